@@ -1,0 +1,1 @@
+DROP TABLE specialties, throttles, audit_events, outbox, recovery_codes, user_totp, one_time_tokens, sessions, role_assignments, roles, organisation_members, users, organisation_domains, organisations;

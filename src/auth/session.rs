@@ -1,0 +1,109 @@
+//! The session's contents behind one typed wrapper with constant keys. The session id is
+//! renewed when the password is accepted and again after the second factor.
+
+use std::future::{ready, Ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::domain::UserId;
+use crate::error::{AppError, AppResult};
+
+/// Also read by the session store, which keeps the signed-in user in a column.
+pub const USER_ID_KEY: &str = "user_id";
+const PENDING_USER_ID_KEY: &str = "pending_user_id";
+const NEXT_KEY: &str = "next";
+const CSRF_KEY: &str = "csrf";
+const FLASH_KEY: &str = "flash";
+
+pub struct TypedSession(Session);
+
+impl TypedSession {
+    /// The user who passed both factors, if any.
+    pub fn user_id(&self) -> AppResult<Option<UserId>> {
+        self.get(USER_ID_KEY)
+    }
+
+    /// The user whose password was accepted and who still owes the second factor.
+    pub fn pending_user_id(&self) -> AppResult<Option<UserId>> {
+        self.get(PENDING_USER_ID_KEY)
+    }
+
+    /// The password was right: a new session id, nobody signed in yet.
+    pub fn begin_second_factor(&self, user: UserId, next: Option<&str>) -> AppResult<()> {
+        self.0.renew();
+        self.0.remove(USER_ID_KEY);
+        self.0.remove(CSRF_KEY);
+        self.insert(PENDING_USER_ID_KEY, user)?;
+        match next {
+            Some(next) => self.insert(NEXT_KEY, next),
+            None => {
+                self.0.remove(NEXT_KEY);
+                Ok(())
+            }
+        }
+    }
+
+    /// Both factors passed: a new session id again, now signed in. Returns where to go next.
+    pub fn complete_sign_in(&self, user: UserId) -> AppResult<Option<String>> {
+        let next: Option<String> = self.get(NEXT_KEY)?;
+        self.0.renew();
+        self.0.remove(PENDING_USER_ID_KEY);
+        self.0.remove(NEXT_KEY);
+        self.0.remove(CSRF_KEY);
+        self.insert(USER_ID_KEY, user)?;
+        Ok(next)
+    }
+
+    /// Ends the session here and in the store.
+    pub fn log_out(&self) {
+        self.0.purge();
+    }
+
+    /// The token every form carries in its hidden `csrf_token` field.
+    pub fn csrf_token(&self) -> AppResult<String> {
+        if let Some(token) = self.get::<String>(CSRF_KEY)? {
+            return Ok(token);
+        }
+        let token = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 43);
+        self.insert(CSRF_KEY, &token)?;
+        Ok(token)
+    }
+
+    /// The token as stored, without creating one (the CSRF check).
+    pub fn stored_csrf_token(&self) -> Option<String> {
+        self.0.get(CSRF_KEY).ok().flatten()
+    }
+
+    /// A one-line confirmation shown on the next page ("Email address confirmed").
+    pub fn set_flash(&self, message: &str) -> AppResult<()> {
+        self.insert(FLASH_KEY, message)
+    }
+
+    pub fn take_flash(&self) -> Option<String> {
+        self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {
+        self.0
+            .get(key)
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session read failed: {e}")))
+    }
+
+    fn insert<T: serde::Serialize>(&self, key: &str, value: T) -> AppResult<()> {
+        self.0
+            .insert(key, value)
+            .map_err(|e| AppError::Unexpected(anyhow::anyhow!("session write failed: {e}")))
+    }
+}
+
+impl FromRequest for TypedSession {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(Ok(TypedSession(req.get_session())))
+    }
+}

@@ -1,0 +1,138 @@
+//! Throttling of sign-in, code and token attempts, per account and per address. The counters
+//! live in PostgreSQL (see `db::models::throttles`) so that the limit holds across servers.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::PgConnection;
+
+use crate::db::models::throttles::{self, Throttle};
+use crate::error::AppResult;
+
+/// Failures allowed before waiting starts, then 30 s, doubling, at most 15 minutes.
+const FREE_FAILURES_PER_ACCOUNT: i32 = 5;
+const FREE_FAILURES_PER_ADDRESS: i32 = 50;
+/// Consecutive failures after which only a password reset opens the account again.
+pub const ACCOUNT_LOCK_FAILURES: i32 = 100;
+/// An address's failures are forgotten after an hour without one.
+const ADDRESS_MEMORY: Duration = Duration::hours(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    WaitUntil(DateTime<Utc>),
+    /// Too many consecutive failures: a password reset is needed.
+    Locked,
+}
+
+/// The key for an account: by the address typed, so unknown addresses are throttled the same
+/// way as real ones (no account enumeration through throttling).
+pub fn account_key(email: &str) -> String {
+    format!("account:{}", email.trim().to_lowercase())
+}
+
+pub fn code_key(user: crate::domain::UserId) -> String {
+    format!("code:{user}")
+}
+
+pub fn address_key(address: &str) -> String {
+    format!("address:{address}")
+}
+
+fn wait_after(failures: i32, free: i32) -> Option<Duration> {
+    if failures < free {
+        return None;
+    }
+    let doublings = (failures - free).min(5) as u32;
+    Some(Duration::seconds(30 * 2i64.pow(doublings)).min(Duration::minutes(15)))
+}
+
+fn verdict_for(throttle: Option<Throttle>, free: i32, lockable: bool) -> Verdict {
+    let Some(t) = throttle else {
+        return Verdict::Allowed;
+    };
+    if lockable && t.failures >= ACCOUNT_LOCK_FAILURES {
+        return Verdict::Locked;
+    }
+    if !lockable && t.last_failure_at < Utc::now() - ADDRESS_MEMORY {
+        return Verdict::Allowed;
+    }
+    match wait_after(t.failures, free) {
+        Some(wait) if t.last_failure_at + wait > Utc::now() => {
+            Verdict::WaitUntil(t.last_failure_at + wait)
+        }
+        _ => Verdict::Allowed,
+    }
+}
+
+/// The stricter of the account's (or code's) and the address's verdicts.
+pub fn check(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<Verdict> {
+    let by_account = verdict_for(throttles::find(conn, account)?, FREE_FAILURES_PER_ACCOUNT, true);
+    if by_account != Verdict::Allowed {
+        return Ok(by_account);
+    }
+    Ok(verdict_for(
+        throttles::find(conn, &address_key(address))?,
+        FREE_FAILURES_PER_ADDRESS,
+        false,
+    ))
+}
+
+pub fn record_failure(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<()> {
+    throttles::record_failure(conn, account)?;
+    let address = address_key(address);
+    if let Some(t) = throttles::find(conn, &address)? {
+        if t.last_failure_at < Utc::now() - ADDRESS_MEMORY {
+            throttles::clear(conn, &address)?;
+        }
+    }
+    throttles::record_failure(conn, &address)?;
+    Ok(())
+}
+
+/// A success ends the account's run of consecutive failures (not the address's).
+pub fn record_success(conn: &mut PgConnection, account: &str) -> AppResult<()> {
+    throttles::clear(conn, account)?;
+    Ok(())
+}
+
+/// What to tell the person, the same whether or not the account exists.
+pub fn message(verdict: Verdict) -> Option<String> {
+    match verdict {
+        Verdict::Allowed => None,
+        Verdict::WaitUntil(until) => {
+            let minutes = ((until - Utc::now()).num_seconds() as f64 / 60.0).ceil().max(1.0);
+            Some(format!(
+                "Too many attempts. Wait {minutes} minute{} and try again, or reset your password",
+                if minutes == 1.0 { "" } else { "s" }
+            ))
+        }
+        Verdict::Locked => Some(
+            "Too many attempts. Reset your password to sign in again".to_string(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle(failures: i32, seconds_ago: i64) -> Option<Throttle> {
+        Some(Throttle {
+            key: "k".into(),
+            failures,
+            last_failure_at: Utc::now() - Duration::seconds(seconds_ago),
+        })
+    }
+
+    #[test]
+    fn a_few_failures_are_free_then_waiting_starts_and_doubles() {
+        assert_eq!(verdict_for(throttle(4, 0), 5, true), Verdict::Allowed);
+        assert!(matches!(verdict_for(throttle(5, 0), 5, true), Verdict::WaitUntil(_)));
+        assert_eq!(verdict_for(throttle(5, 31), 5, true), Verdict::Allowed);
+        assert!(matches!(verdict_for(throttle(6, 31), 5, true), Verdict::WaitUntil(_)));
+    }
+
+    #[test]
+    fn a_hundred_failures_lock_the_account_until_a_reset() {
+        assert_eq!(verdict_for(throttle(100, 86_400), 5, true), Verdict::Locked);
+    }
+}

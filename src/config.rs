@@ -1,0 +1,121 @@
+//! Settings read from the environment (see the table in README.md), and the generated secret key.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::{ExposeSecret, SecretString};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `None` means: start the embedded PostgreSQL cluster under `data_dir`.
+    pub database_url: Option<SecretString>,
+    pub data_dir: PathBuf,
+    pub bind: String,
+    /// Absolute URL used in emailed links, without a trailing slash.
+    pub base_url: String,
+    pub secret_key: Option<SecretString>,
+    /// `None` keeps mail in the outbox, shown at /dev/mailbox.
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub mail: MailTuning,
+}
+
+/// How often the outbox worker looks for mail and how quickly it backs off. Not environment
+/// settings: tests shorten them.
+#[derive(Clone, Debug)]
+pub struct MailTuning {
+    pub poll_interval: Duration,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+    pub max_attempts: i32,
+}
+
+impl Default for MailTuning {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(30 * 60),
+            max_attempts: 25,
+        }
+    }
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let bind = var("STAFFROOM_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let base_url = var("STAFFROOM_BASE_URL").unwrap_or_else(|| format!("http://{bind}"));
+        Ok(Self {
+            database_url: var("DATABASE_URL").map(SecretString::from),
+            data_dir: PathBuf::from(var("STAFFROOM_DATA_DIR").unwrap_or_else(|| "./var".into())),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            bind,
+            secret_key: var("STAFFROOM_SECRET_KEY").map(SecretString::from),
+            smtp_url: var("SMTP_URL").map(SecretString::from),
+            mail_from: var("MAIL_FROM").unwrap_or_else(|| "Staffroom <no-reply@localhost>".into()),
+            mail: MailTuning::default(),
+        })
+    }
+
+    /// Under https the session cookie is Secure, `__Host-` prefixed, and HSTS is sent.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+
+    /// The key that signs session cookies: from the setting, else generated once into the data
+    /// dir (readable by this user only) so that sessions survive a restart.
+    pub fn session_key(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(key) = &self.secret_key {
+            return decode_key(key.expose_secret()).context("STAFFROOM_SECRET_KEY");
+        }
+        let path = self.data_dir.join("secret_key");
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            return decode_key(existing.trim()).with_context(|| format!("{}", path.display()));
+        }
+        let mut key = [0u8; 64];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+        write_private(&path, &hex::encode(key))?;
+        Ok(key.to_vec())
+    }
+}
+
+/// Accepts hex or base64 (standard or URL-safe); at least 64 bytes.
+fn decode_key(text: &str) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    let bytes = hex::decode(text)
+        .ok()
+        .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
+        .or_else(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok())
+        .context("the secret key is neither hex nor base64")?;
+    anyhow::ensure!(bytes.len() >= 64, "the secret key must be at least 64 bytes");
+    Ok(bytes)
+}
+
+fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_key_is_refused() {
+        assert!(decode_key(&hex::encode([1u8; 32])).is_err());
+        assert_eq!(decode_key(&hex::encode([1u8; 64])).unwrap().len(), 64);
+    }
+}

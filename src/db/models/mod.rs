@@ -1,0 +1,14 @@
+//! One file per table: the row, the new row, and the table's queries as plain functions taking
+//! `&mut PgConnection`, so a handler composes several in one transaction.
+
+pub mod audit;
+pub mod organisations;
+pub mod outbox;
+pub mod recovery_codes;
+pub mod roles;
+pub mod sessions;
+pub mod specialties;
+pub mod throttles;
+pub mod tokens;
+pub mod totp;
+pub mod users;

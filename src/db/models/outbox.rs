@@ -1,0 +1,129 @@
+//! The `outbox` table: mail written in the transaction that causes it, claimed by the worker
+//! with FOR UPDATE SKIP LOCKED, delivered, and retried with back-off.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::outbox;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMessage {
+    pub id: i64,
+    pub channel: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl OutboxMessage {
+    /// "Delivered", "Retrying" or "Failed", as admins see it.
+    pub fn delivery_status(&self) -> &'static str {
+        match (self.sent_at, self.failed_at, self.attempts) {
+            (Some(_), _, _) => "Delivered",
+            (None, Some(_), _) => "Failed",
+            (None, None, 0) => "Queued",
+            (None, None, _) => "Retrying",
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutboxMessage<'a> {
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub html_body: &'a str,
+}
+
+pub fn insert(conn: &mut PgConnection, message: &NewOutboxMessage) -> QueryResult<i64> {
+    diesel::insert_into(outbox::table)
+        .values(message)
+        .returning(outbox::id)
+        .get_result(conn)
+}
+
+/// Claims up to `limit` due messages for `lease`: another worker skips them meanwhile, and if
+/// this one crashes they come due again when the lease ends.
+pub fn claim_due(
+    conn: &mut PgConnection,
+    limit: i64,
+    lease: Duration,
+) -> QueryResult<Vec<OutboxMessage>> {
+    conn.transaction(|conn| {
+        let ids: Vec<i64> = outbox::table
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_null())
+            .filter(outbox::next_attempt_at.le(diesel::dsl::now))
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt(diesel::dsl::now)),
+            )
+            .order(outbox::id)
+            .limit(limit)
+            .select(outbox::id)
+            .for_update()
+            .skip_locked()
+            .load(conn)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+            .set(outbox::locked_until.eq(Utc::now() + lease))
+            .returning(OutboxMessage::as_returning())
+            .get_results(conn)
+    })
+}
+
+pub fn mark_sent(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::sent_at.eq(diesel::dsl::now),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::locked_until.eq(None::<DateTime<Utc>>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// Schedules another attempt at `next_attempt_at`, or gives up (`None`).
+pub fn mark_failed_attempt(
+    conn: &mut PgConnection,
+    id: i64,
+    error: &str,
+    next_attempt_at: Option<DateTime<Utc>>,
+) -> QueryResult<usize> {
+    let target = outbox::table.find(id);
+    let common = (
+        outbox::attempts.eq(outbox::attempts + 1),
+        outbox::locked_until.eq(None::<DateTime<Utc>>),
+        outbox::last_error.eq(error),
+    );
+    match next_attempt_at {
+        Some(at) => diesel::update(target)
+            .set((common, outbox::next_attempt_at.eq(at)))
+            .execute(conn),
+        None => diesel::update(target)
+            .set((common, outbox::failed_at.eq(diesel::dsl::now)))
+            .execute(conn),
+    }
+}
+
+/// Newest first, for /dev/mailbox.
+pub fn latest(conn: &mut PgConnection, limit: i64) -> QueryResult<Vec<OutboxMessage>> {
+    outbox::table
+        .order(outbox::id.desc())
+        .limit(limit)
+        .select(OutboxMessage::as_select())
+        .load(conn)
+}

@@ -1,0 +1,187 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    audit_events (id) {
+        id -> Int8,
+        occurred_at -> Timestamptz,
+        actor_user_id -> Nullable<Uuid>,
+        action -> Text,
+        target_user_id -> Nullable<Uuid>,
+        organisation_id -> Nullable<Uuid>,
+        workspace_id -> Nullable<Uuid>,
+        ip_address -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    one_time_tokens (id) {
+        id -> Uuid,
+        token_hash -> Text,
+        purpose -> Text,
+        user_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    organisation_domains (organisation_id, domain) {
+        organisation_id -> Uuid,
+        domain -> Text,
+    }
+}
+
+diesel::table! {
+    organisation_members (organisation_id, user_id) {
+        organisation_id -> Uuid,
+        user_id -> Uuid,
+        joined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    organisations (id) {
+        id -> Uuid,
+        name -> Text,
+        ods_code -> Nullable<Text>,
+        members_may_create_workspaces -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        channel -> Text,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    role_assignments (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        role_id -> Uuid,
+        user_id -> Uuid,
+        scope_workspace_id -> Nullable<Uuid>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roles (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        name -> Text,
+        built_in -> Bool,
+        manage_users -> Bool,
+        manage_roles -> Bool,
+        import_users -> Bool,
+        view_audit -> Bool,
+        manage_workspaces -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (key_hash) {
+        key_hash -> Text,
+        user_id -> Nullable<Uuid>,
+        state -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    specialties (code) {
+        code -> Text,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    throttles (key) {
+        key -> Text,
+        failures -> Int4,
+        last_failure_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_totp (user_id) {
+        user_id -> Uuid,
+        secret -> Bytea,
+        confirmed_at -> Nullable<Timestamptz>,
+        last_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        first_name -> Text,
+        surname -> Text,
+        password_hash -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamptz>,
+        medical_secretary -> Bool,
+        imported -> Bool,
+        deactivated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(audit_events -> organisations (organisation_id));
+diesel::joinable!(one_time_tokens -> users (user_id));
+diesel::joinable!(organisation_domains -> organisations (organisation_id));
+diesel::joinable!(organisation_members -> organisations (organisation_id));
+diesel::joinable!(organisation_members -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(role_assignments -> organisations (organisation_id));
+diesel::joinable!(role_assignments -> roles (role_id));
+diesel::joinable!(roles -> organisations (organisation_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_totp -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
+    one_time_tokens,
+    organisation_domains,
+    organisation_members,
+    organisations,
+    outbox,
+    recovery_codes,
+    role_assignments,
+    roles,
+    sessions,
+    specialties,
+    throttles,
+    user_totp,
+    users,
+);

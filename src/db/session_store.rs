@@ -1,0 +1,114 @@
+//! actix-session's `SessionStore` on PostgreSQL, so that logout, password change, deactivation
+//! and two-factor reset end sessions at once, on every server.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
+use actix_web::cookie::time::Duration;
+use chrono::Utc;
+use rand::distributions::{Alphanumeric, DistString};
+
+use super::models::sessions;
+use super::PgPool;
+use crate::auth::session::USER_ID_KEY;
+use crate::domain::{token::sha256_hex, UserId};
+
+type SessionState = HashMap<String, String>;
+
+#[derive(Clone)]
+pub struct PgSessionStore {
+    pool: PgPool,
+}
+
+impl PgSessionStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut diesel::PgConnection) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || f(&mut *pool.get()?)).await?
+    }
+}
+
+/// The signed-in user, kept in a column of its own so their sessions can be found.
+fn user_of(state: &SessionState) -> Option<UserId> {
+    state
+        .get(USER_ID_KEY)
+        .and_then(|value| serde_json::from_str(value).ok())
+}
+
+fn expiry(ttl: &Duration) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(ttl.whole_seconds())
+}
+
+impl SessionStore for PgSessionStore {
+    async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
+        let key_hash = sha256_hex(session_key.as_ref());
+        let state = self
+            .blocking(move |conn| Ok(sessions::load_state(conn, &key_hash)?))
+            .await
+            .map_err(LoadError::Other)?;
+        state
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(&self, state: SessionState, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        let json = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
+        let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
+        let key_hash = sha256_hex(&key);
+        let user = user_of(&state);
+        let expires_at = expiry(ttl);
+        self.blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
+            .await
+            .map_err(SaveError::Other)?;
+        SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
+    }
+
+    async fn update(
+        &self,
+        session_key: SessionKey,
+        state: SessionState,
+        ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let json =
+            serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let key_hash = sha256_hex(session_key.as_ref());
+        let user = user_of(&state);
+        let expires_at = expiry(ttl);
+        let updated = self
+            .blocking(move |conn| Ok(sessions::update(conn, &key_hash, user, &json, expires_at)?))
+            .await
+            .map_err(UpdateError::Other)?;
+        if updated == 1 {
+            Ok(session_key)
+        } else {
+            // The session ended meanwhile (signed out elsewhere): start a fresh, empty one
+            // rather than bring the old state back to life.
+            self.save(HashMap::new(), ttl).await.map_err(|e| match e {
+                SaveError::Serialization(e) => UpdateError::Serialization(e),
+                SaveError::Other(e) => UpdateError::Other(e),
+            })
+        }
+    }
+
+    async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
+        let key_hash = sha256_hex(session_key.as_ref());
+        let expires_at = expiry(ttl);
+        self.blocking(move |conn| Ok(sessions::extend(conn, &key_hash, expires_at)?))
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, session_key: &SessionKey) -> anyhow::Result<()> {
+        let key_hash = sha256_hex(session_key.as_ref());
+        self.blocking(move |conn| Ok(sessions::delete(conn, &key_hash)?))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,27 @@
+//! Parsed values: a value that passed the rules has its own type, so the rest of the code
+//! cannot be handed one that did not.
+
+pub mod email;
+pub mod ids;
+pub mod name;
+pub mod next_path;
+pub mod password;
+pub mod token;
+
+pub use email::EmailAddress;
+pub use ids::*;
+pub use name::PersonName;
+pub use next_path::NextPath;
+pub use password::Password;
+pub use token::{Token, TokenPurpose};
+
+/// Why a value was refused: a sentence to show beside its field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DomainError(pub String);
+
+impl DomainError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}

@@ -1,0 +1,11 @@
+//! Staffroom: workspaces and invitations for NHS clinical teams.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod startup;
+pub mod web;

@@ -1,0 +1,141 @@
+//! Every email Staffroom sends. Links are whole absolute URLs built from STAFFROOM_BASE_URL.
+
+use askama::Template;
+
+use super::Email;
+
+/// Implements `Email` for a message struct from its two template structs.
+macro_rules! email {
+    ($message:ident, $text:ident, $html:ident, |$m:ident| $subject:expr) => {
+        impl Email for $message {
+            fn subject(&self) -> String {
+                let $m = self;
+                $subject
+            }
+            fn text_body(&self) -> askama::Result<String> {
+                $text { m: self }.render()
+            }
+            fn html_body(&self) -> askama::Result<String> {
+                $html { m: self }.render()
+            }
+        }
+    };
+}
+
+/// Sent at sign-up: confirm the address (24 hours).
+pub struct VerifyEmail {
+    pub first_name: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/verify_email.txt")]
+struct VerifyEmailText<'a> {
+    m: &'a VerifyEmail,
+}
+#[derive(Template)]
+#[template(path = "emails/verify_email.html")]
+struct VerifyEmailHtml<'a> {
+    m: &'a VerifyEmail,
+}
+email!(VerifyEmail, VerifyEmailText, VerifyEmailHtml, |_m| {
+    "Confirm your email address for Staffroom".to_string()
+});
+
+/// Sent instead of a verification email when someone signs up with an address that already
+/// has an account (the page says the same either way).
+pub struct AccountExists {
+    pub first_name: String,
+    pub sign_in_link: String,
+    pub reset_link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/account_exists.txt")]
+struct AccountExistsText<'a> {
+    m: &'a AccountExists,
+}
+#[derive(Template)]
+#[template(path = "emails/account_exists.html")]
+struct AccountExistsHtml<'a> {
+    m: &'a AccountExists,
+}
+email!(AccountExists, AccountExistsText, AccountExistsHtml, |_m| {
+    "You already have a Staffroom account".to_string()
+});
+
+/// A link to choose a new password (1 hour).
+pub struct ResetPassword {
+    pub first_name: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/reset_password.txt")]
+struct ResetPasswordText<'a> {
+    m: &'a ResetPassword,
+}
+#[derive(Template)]
+#[template(path = "emails/reset_password.html")]
+struct ResetPasswordHtml<'a> {
+    m: &'a ResetPassword,
+}
+email!(ResetPassword, ResetPasswordText, ResetPasswordHtml, |_m| {
+    "Reset your Staffroom password".to_string()
+});
+
+/// Tells the owner their password changed, in case it was not them.
+pub struct PasswordChanged {
+    pub first_name: String,
+    pub reset_link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/password_changed.txt")]
+struct PasswordChangedText<'a> {
+    m: &'a PasswordChanged,
+}
+#[derive(Template)]
+#[template(path = "emails/password_changed.html")]
+struct PasswordChangedHtml<'a> {
+    m: &'a PasswordChanged,
+}
+email!(PasswordChanged, PasswordChangedText, PasswordChangedHtml, |_m| {
+    "Your Staffroom password was changed".to_string()
+});
+
+/// An account created for someone (by an administrator or the command line): confirm the
+/// address and choose a password (24 hours).
+pub struct SetPassword {
+    pub first_name: String,
+    pub organisation: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/set_password.txt")]
+struct SetPasswordText<'a> {
+    m: &'a SetPassword,
+}
+#[derive(Template)]
+#[template(path = "emails/set_password.html")]
+struct SetPasswordHtml<'a> {
+    m: &'a SetPassword,
+}
+email!(SetPassword, SetPasswordText, SetPasswordHtml, |m| {
+    format!("Your Staffroom account at {}: choose a password", m.organisation)
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_text_part_holds_the_whole_link_and_html_escapes_names() {
+        let email = VerifyEmail {
+            first_name: "<b>Amy</b>".into(),
+            link: "http://127.0.0.1:8080/verify/abc_DEF-123".into(),
+        };
+        let text = email.text_body().unwrap();
+        assert!(text.contains("http://127.0.0.1:8080/verify/abc_DEF-123\n"));
+        assert!(text.contains("<b>Amy</b>"), "plain text is not HTML-escaped");
+        let html = email.html_body().unwrap();
+        assert!(html.contains("href=\"http://127.0.0.1:8080/verify/abc_DEF-123\""));
+        assert!(html.contains("&#60;b&#62;Amy") || html.contains("&lt;b&gt;Amy"));
+    }
+}

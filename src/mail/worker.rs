@@ -1,0 +1,163 @@
+//! The outbox worker inside `serve`: claims due messages, delivers them through lettre's SMTP
+//! transport (or, with no SMTP_URL, leaves them for /dev/mailbox), and retries failures with
+//! exponential back-off. A crash or an SMTP outage loses nothing: unsent rows stay due.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use secrecy::ExposeSecret;
+
+use crate::config::{MailTuning, Settings};
+use crate::db::models::outbox::{self, OutboxMessage};
+use crate::db::PgPool;
+
+const BATCH: i64 = 20;
+
+pub enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// No SMTP configured: mail stays readable at /dev/mailbox.
+    Mailbox,
+}
+
+impl Transport {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.smtp_url {
+            None => Ok(Transport::Mailbox),
+            Some(url) => Ok(Transport::Smtp(
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose_secret())?
+                    .timeout(Some(Duration::from_secs(20)))
+                    .build(),
+            )),
+        }
+    }
+}
+
+pub struct Worker {
+    pool: PgPool,
+    transport: Transport,
+    from: Mailbox,
+    tuning: MailTuning,
+}
+
+impl Worker {
+    pub fn new(pool: PgPool, settings: &Settings) -> anyhow::Result<Self> {
+        Ok(Self {
+            pool,
+            transport: Transport::from_settings(settings)?,
+            from: settings.mail_from.parse()?,
+            tuning: settings.mail.clone(),
+        })
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.deliver_due().await {
+                Ok(0) => tokio::time::sleep(self.tuning.poll_interval).await,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail worker: the outbox is unreachable; retrying");
+                    tokio::time::sleep(self.tuning.poll_interval.max(Duration::from_secs(1))).await;
+                }
+            }
+        }
+    }
+
+    /// Delivers one batch; returns how many messages it handled.
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
+        let pool = self.pool.clone();
+        let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            Ok(outbox::claim_due(&mut *pool.get()?, BATCH, chrono::Duration::minutes(5))?)
+        })
+        .await??;
+        let count = due.len();
+        for message in due {
+            let outcome = self.deliver(&message).await;
+            self.record(&message, outcome).await?;
+        }
+        Ok(count)
+    }
+
+    async fn deliver(&self, message: &OutboxMessage) -> anyhow::Result<()> {
+        match &self.transport {
+            Transport::Mailbox => Ok(()),
+            Transport::Smtp(smtp) => {
+                let email = build_email(&self.from, message)?;
+                smtp.send(email).await?;
+                Ok(())
+            }
+        }
+    }
+
+    async fn record(&self, message: &OutboxMessage, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
+        let pool = self.pool.clone();
+        let id = message.id;
+        let attempts = message.attempts + 1;
+        let next = match &outcome {
+            Ok(()) => None,
+            Err(e) => {
+                let retry_at = (attempts < self.tuning.max_attempts)
+                    .then(|| Utc::now() + backoff(&self.tuning, attempts));
+                tracing::warn!(id, attempts, error = %e, retry = retry_at.is_some(), "mail delivery failed");
+                Some((e.to_string(), retry_at))
+            }
+        };
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let conn = &mut *pool.get()?;
+            match next {
+                None => outbox::mark_sent(conn, id)?,
+                Some((error, retry_at)) => outbox::mark_failed_attempt(conn, id, &error, retry_at)?,
+            };
+            Ok(())
+        })
+        .await??;
+        Ok(())
+    }
+}
+
+/// base × 2^(attempts−1), at most `retry_max`.
+fn backoff(tuning: &MailTuning, attempts: i32) -> chrono::Duration {
+    let factor = 2u32.saturating_pow((attempts - 1).clamp(0, 20) as u32);
+    let wait = tuning.retry_base.saturating_mul(factor).min(tuning.retry_max);
+    chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(30))
+}
+
+/// Both parts are sent 8-bit where they can be (lines under 998 bytes), not quoted-printable,
+/// so that every link stays whole on one line of the plain-text part.
+fn build_email(from: &Mailbox, message: &OutboxMessage) -> anyhow::Result<Message> {
+    let part = |content_type: ContentType, text: &str| {
+        let body = Body::new_with_encoding(text.to_string(), ContentTransferEncoding::EightBit)
+            .unwrap_or_else(Body::new);
+        SinglePart::builder().header(content_type).body(body)
+    };
+    Ok(Message::builder()
+        .from(from.clone())
+        .to(message.recipient.parse()?)
+        .subject(&message.subject)
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &message.text_body))
+                .singlepart(part(ContentType::TEXT_HTML, &message.html_body)),
+        )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_off_doubles_up_to_the_cap() {
+        let tuning = MailTuning {
+            retry_base: Duration::from_secs(10),
+            retry_max: Duration::from_secs(60),
+            ..MailTuning::default()
+        };
+        assert_eq!(backoff(&tuning, 1).num_seconds(), 10);
+        assert_eq!(backoff(&tuning, 2).num_seconds(), 20);
+        assert_eq!(backoff(&tuning, 3).num_seconds(), 40);
+        assert_eq!(backoff(&tuning, 9).num_seconds(), 60);
+    }
+}

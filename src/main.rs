@@ -1,0 +1,96 @@
+//! `staffroom <command>`: parse the command line, load the settings, dispatch.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use staffroom::cli::{self, Cli, Command, Database, NewAccount, OrgCommand, UserCommand};
+use staffroom::config::Settings;
+use staffroom::startup::Application;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            let database = Database::open(&settings)?;
+            database.migrate()?;
+            eprintln!("Migrations applied.");
+            Ok(())
+        }
+        Command::Org { command: OrgCommand::Create { name, domains } } => {
+            let database = Database::open(&settings)?;
+            database.migrate()?;
+            let id = cli::create_organisation(&database.pool(2), &name, &domains)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Create { org, email, first_name, surname, trust_admin, password_stdin },
+        } => {
+            let password = password_stdin.then(cli::read_password_from_stdin).transpose()?;
+            let database = Database::open(&settings)?;
+            database.migrate()?;
+            let account = NewAccount { org, email, first_name, surname, trust_admin, password };
+            let id = cli::create_user(&database.pool(2), &settings.base_url, account)?;
+            println!("{id}");
+            Ok(())
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    let database = Database::open(&settings)?;
+    if let Err(e) = database.migrate() {
+        if database.embedded.is_some() {
+            return Err(e);
+        }
+        // An external server that is down: serve 503s and migrate once it is back.
+        tracing::warn!(error = %e, "database unavailable at start; migrations will be retried");
+        let url = database.url.clone();
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            if staffroom::db::run_migrations(&url).is_ok() {
+                tracing::info!("database reachable; migrations applied");
+                break;
+            }
+        });
+    }
+    let pool = database.pool(10);
+    let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, &settings.base_url).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "could not check for first-run setup");
+        None
+    });
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings.clone(), pool).await?;
+        eprintln!("Staffroom is running at {}", app.base_url());
+        if let Some(link) = setup_link {
+            eprintln!("First run: create the first organisation and its trust administrator at");
+            println!("{link}");
+        }
+        if settings.smtp_url.is_none() {
+            eprintln!("No SMTP_URL set: emails are kept and shown at {}/dev/mailbox", app.base_url());
+        }
+        app.run_until_stopped().await?;
+        anyhow::Ok(())
+    })?;
+    drop(database);
+    eprintln!("Staffroom stopped.");
+    Ok(())
+}

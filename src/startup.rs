@@ -1,0 +1,113 @@
+//! Builds the application: state, session middleware, security headers, CSRF check, routes,
+//! the listener (port 0 in tests) and the mail worker.
+
+use std::net::TcpListener;
+
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_session::SessionMiddleware;
+use actix_web::cookie::{time::Duration, Key, SameSite};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::config::Settings;
+use crate::db::session_store::PgSessionStore;
+use crate::db::PgPool;
+use crate::error::AppError;
+use crate::mail::worker::Worker;
+
+/// Sessions end after 30 idle minutes (and 12 hours after sign-in, see the session store).
+pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Settings,
+}
+
+impl AppState {
+    /// With no SMTP server configured, mail is read at /dev/mailbox.
+    pub fn mailbox_enabled(&self) -> bool {
+        self.settings.smtp_url.is_none()
+    }
+}
+
+pub struct Application {
+    port: u16,
+    base_url: String,
+    server: Server,
+    worker: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    pub async fn build(mut settings: Settings, pool: PgPool) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        // A base URL derived from a ":0" bind learns the port the system chose.
+        if settings.base_url.ends_with(":0") {
+            settings.base_url = format!("{}{port}", settings.base_url.trim_end_matches('0'));
+        }
+        let key = Key::from(&settings.session_key()?);
+        let worker = Worker::new(pool.clone(), &settings)?;
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            settings: settings.clone(),
+        });
+        let secure = settings.is_https();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(crate::auth::csrf::require_token))
+                .wrap(session_middleware(pool.clone(), key.clone(), secure))
+                .wrap(from_fn(crate::web::security_headers::add))
+                .app_data(state.clone())
+                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .configure(crate::web::config)
+                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+        })
+        .listen(listener)?
+        .workers(std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8))
+        .run();
+        let worker = tokio::spawn(worker.run());
+        Ok(Self {
+            port,
+            base_url: settings.base_url,
+            server,
+            worker,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped (Ctrl-C, SIGTERM, or the handle), then stops the mail worker.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.worker.abort();
+        result
+    }
+}
+
+fn session_middleware(pool: PgPool, key: Key, secure: bool) -> SessionMiddleware<PgSessionStore> {
+    SessionMiddleware::builder(PgSessionStore::new(pool), key)
+        // `__Host-` requires Secure, Path=/ and no Domain: only possible under https.
+        .cookie_name(if secure { "__Host-staffroom".into() } else { "staffroom".into() })
+        .cookie_secure(secure)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".into())
+        .cookie_content_security(CookieContentSecurity::Signed)
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(Duration::minutes(IDLE_TIMEOUT_MINUTES))
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build()
+}

@@ -1,0 +1,38 @@
+//! `GET /`: the signed-in person's home (their personal "My Workspace" until workspaces land);
+//! signed-out visitors are sent to sign in.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+use crate::auth::{CurrentUser, TypedSession};
+use crate::db::models::organisations::{self, Organisation};
+use crate::error::AppResult;
+use crate::startup::AppState;
+use crate::web::layout::Layout;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home_page));
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    first_name: String,
+    organisations: Vec<Organisation>,
+}
+
+async fn home_page(
+    session: TypedSession,
+    state: web::Data<AppState>,
+    current: CurrentUser,
+) -> AppResult<HttpResponse> {
+    let user = current.id();
+    let organisations =
+        crate::db::run(&state.pool, move |conn| Ok(organisations::of_user(conn, user)?)).await?;
+    crate::web::render(&HomePage {
+        layout: Layout::signed_in(&session, &current.user)?,
+        first_name: current.user.first_name.clone(),
+        organisations,
+    })
+}
