@@ -1,7 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `org create`, `user create`. Commands that
 //! print an id print it alone on stdout; everything else goes to stderr.
 
-
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -11,11 +10,17 @@ use crate::db::embedded::{EmbeddedPostgres, Options};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{organisations, roles, tokens, users};
 use crate::db::{self, PgPool};
-use crate::domain::{EmailAddress, OrganisationId, Password, PersonName, Token, TokenPurpose, UserId};
+use crate::domain::{
+    EmailAddress, OrganisationId, Password, PersonName, Token, TokenPurpose, UserId,
+};
 use crate::mail::{self, messages};
 
 #[derive(Parser, Debug)]
-#[command(name = "staffroom", version, about = "Workspaces and invitations for NHS clinical teams")]
+#[command(
+    name = "staffroom",
+    version,
+    about = "Workspaces and invitations for NHS clinical teams"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -83,11 +88,17 @@ pub struct Database {
 impl Database {
     pub fn open(settings: &Settings) -> anyhow::Result<Self> {
         if let Some(url) = &settings.database_url {
-            return Ok(Self { url: url.expose_secret().to_string(), embedded: None });
+            return Ok(Self {
+                url: url.expose_secret().to_string(),
+                embedded: None,
+            });
         }
         let cluster = EmbeddedPostgres::start(&settings.data_dir, Options::default())?;
         cluster.ensure_database("staffroom")?;
-        Ok(Self { url: cluster.database_url("staffroom"), embedded: Some(cluster) })
+        Ok(Self {
+            url: cluster.database_url("staffroom"),
+            embedded: Some(cluster),
+        })
     }
 
     pub fn migrate(&self) -> anyhow::Result<()> {
@@ -99,7 +110,11 @@ impl Database {
     }
 }
 
-pub fn create_organisation(pool: &PgPool, name: &str, domains: &[String]) -> anyhow::Result<OrganisationId> {
+pub fn create_organisation(
+    pool: &PgPool,
+    name: &str,
+    domains: &[String],
+) -> anyhow::Result<OrganisationId> {
     let name = name.trim();
     if name.is_empty() {
         bail!("--name must not be empty");
@@ -140,8 +155,11 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
     let surname = PersonName::parse(&account.surname, "surname").map_err(err)?;
     let password_hash = match &account.password {
         Some(raw) => {
-            let password = Password::parse(raw, &[&account.first_name, &account.surname, &account.email])
-                .map_err(err)?;
+            let password = Password::parse(
+                raw,
+                &[&account.first_name, &account.surname, &account.email],
+            )
+            .map_err(err)?;
             Some(crate::auth::password::hash_blocking(&password)?)
         }
         None => None,
@@ -150,7 +168,11 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
     let org = organisations::find(conn, account.org).context("no organisation with that id")?;
     let domains = organisations::domains(conn, org.id)?;
     if !domains.iter().any(|d| email.is_in_domain(d)) {
-        bail!("{} is not in the organisation's domains ({})", email, domains.join(", "));
+        bail!(
+            "{} is not in the organisation's domains ({})",
+            email,
+            domains.join(", ")
+        );
     }
     let id = diesel::Connection::transaction(conn, |conn| -> anyhow::Result<UserId> {
         let user = match users::find_by_email(conn, &email)? {
@@ -175,13 +197,22 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
         organisations::add_member(conn, org.id, user.id)?;
         if account.trust_admin {
             let role = roles::trust_administrator(conn, org.id)?;
-            if !roles::organisation_wide_of(conn, org.id, user.id)?.iter().any(|r| r.id == role.id) {
+            if !roles::organisation_wide_of(conn, org.id, user.id)?
+                .iter()
+                .any(|r| r.id == role.id)
+            {
                 roles::assign_organisation_wide(conn, &role, user.id, None)?;
             }
         }
         if user.password_hash.is_none() {
             let token = Token::generate();
-            tokens::issue(conn, TokenPurpose::VerifyEmail, Some(user.id), &token.hash(), chrono::Duration::hours(24))?;
+            tokens::issue(
+                conn,
+                TokenPurpose::VerifyEmail,
+                Some(user.id),
+                &token.hash(),
+                chrono::Duration::hours(24),
+            )?;
             let message = messages::SetPassword {
                 first_name: user.first_name.clone(),
                 organisation: org.name.clone(),
@@ -194,7 +225,11 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
             &NewAuditEvent::new("account_created", None)
                 .target(user.id)
                 .organisation(org.id)
-                .detail(if account.trust_admin { "command line, trust administrator" } else { "command line" }),
+                .detail(if account.trust_admin {
+                    "command line, trust administrator"
+                } else {
+                    "command line"
+                }),
         )?;
         Ok(user.id)
     })?;
@@ -206,4 +241,3 @@ pub fn read_password_from_stdin() -> anyhow::Result<String> {
     std::io::stdin().read_line(&mut line)?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
-

@@ -87,9 +87,16 @@ fn decode_key(text: &str) -> anyhow::Result<Vec<u8>> {
     let bytes = hex::decode(text)
         .ok()
         .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
-        .or_else(|| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).ok())
+        .or_else(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text)
+                .ok()
+        })
         .context("the secret key is neither hex nor base64")?;
-    anyhow::ensure!(bytes.len() >= 64, "the secret key must be at least 64 bytes");
+    anyhow::ensure!(
+        bytes.len() >= 64,
+        "the secret key must be at least 64 bytes"
+    );
     Ok(bytes)
 }
 

@@ -34,7 +34,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("Migrations applied.");
             Ok(())
         }
-        Command::Org { command: OrgCommand::Create { name, domains } } => {
+        Command::Org {
+            command: OrgCommand::Create { name, domains },
+        } => {
             let database = Database::open(&settings)?;
             database.migrate()?;
             let id = cli::create_organisation(&database.pool(2), &name, &domains)?;
@@ -42,12 +44,29 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User {
-            command: UserCommand::Create { org, email, first_name, surname, trust_admin, password_stdin },
+            command:
+                UserCommand::Create {
+                    org,
+                    email,
+                    first_name,
+                    surname,
+                    trust_admin,
+                    password_stdin,
+                },
         } => {
-            let password = password_stdin.then(cli::read_password_from_stdin).transpose()?;
+            let password = password_stdin
+                .then(cli::read_password_from_stdin)
+                .transpose()?;
             let database = Database::open(&settings)?;
             database.migrate()?;
-            let account = NewAccount { org, email, first_name, surname, trust_admin, password };
+            let account = NewAccount {
+                org,
+                email,
+                first_name,
+                surname,
+                trust_admin,
+                password,
+            };
             let id = cli::create_user(&database.pool(2), &settings.base_url, account)?;
             println!("{id}");
             Ok(())
@@ -73,10 +92,11 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         });
     }
     let pool = database.pool(10);
-    let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, &settings.base_url).unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "could not check for first-run setup");
-        None
-    });
+    let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, &settings.base_url)
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not check for first-run setup");
+            None
+        });
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone(), pool).await?;
         eprintln!("Staffroom is running at {}", app.base_url());
@@ -85,7 +105,10 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             println!("{link}");
         }
         if settings.smtp_url.is_none() {
-            eprintln!("No SMTP_URL set: emails are kept and shown at {}/dev/mailbox", app.base_url());
+            eprintln!(
+                "No SMTP_URL set: emails are kept and shown at {}/dev/mailbox",
+                app.base_url()
+            );
         }
         app.run_until_stopped().await?;
         anyhow::Ok(())

@@ -61,10 +61,16 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(256 * 1024))
                 .configure(crate::web::config)
-                .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }))
+                .default_service(web::to(|| async {
+                    Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+                }))
         })
         .listen(listener)?
-        .workers(std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8))
+        .workers(
+            std::thread::available_parallelism()
+                .map_or(2, |n| n.get())
+                .clamp(2, 8),
+        )
         .run();
         let worker = tokio::spawn(worker.run());
         Ok(Self {
@@ -98,7 +104,11 @@ impl Application {
 fn session_middleware(pool: PgPool, key: Key, secure: bool) -> SessionMiddleware<PgSessionStore> {
     SessionMiddleware::builder(PgSessionStore::new(pool), key)
         // `__Host-` requires Secure, Path=/ and no Domain: only possible under https.
-        .cookie_name(if secure { "__Host-staffroom".into() } else { "staffroom".into() })
+        .cookie_name(if secure {
+            "__Host-staffroom".into()
+        } else {
+            "staffroom".into()
+        })
         .cookie_secure(secure)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)

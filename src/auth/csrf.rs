@@ -3,7 +3,7 @@
 //! every route, so that no handler can forget it.
 
 use actix_session::SessionExt;
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::middleware::Next;
@@ -19,10 +19,10 @@ const MAX_FORM_BYTES: usize = 256 * 1024;
 
 pub async fn require_token(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if req.method() != Method::POST {
-        return next.call(req).await;
+        return Ok(next.call(req).await?.map_into_boxed_body());
     }
     let is_form = req
         .headers()
@@ -30,7 +30,10 @@ pub async fn require_token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let provided = if is_form {
-        let body = read_body(&mut req).await?;
+        let body = match read_body(&mut req).await {
+            Ok(body) => body,
+            Err(e) => return Ok(req.error_response(e)),
+        };
         let token = token_in(&body);
         req.set_payload(bytes_to_payload(body));
         token
@@ -44,9 +47,9 @@ pub async fn require_token(
     };
     if !valid {
         tracing::info!(path = %req.path(), "POST refused: missing or wrong CSRF token");
-        return Err(AppError::Csrf.into());
+        return Ok(req.error_response(AppError::Csrf));
     }
-    next.call(req).await
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, actix_web::Error> {

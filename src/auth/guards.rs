@@ -46,8 +46,8 @@ impl FromRequest for CurrentUser {
             let Some(user_id) = session.user_id()? else {
                 return Err(AppError::SignInRequired { next });
             };
-            let user = crate::db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?))
-                .await;
+            let user =
+                crate::db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?)).await;
             match user {
                 Ok(user) if user.is_active() => Ok(CurrentUser { user }),
                 Ok(_) | Err(AppError::NotFound) => {
@@ -78,8 +78,8 @@ impl FromRequest for PendingUser {
             let Some(user_id) = session.pending_user_id()? else {
                 return Err(AppError::SignInRequired { next: None });
             };
-            let user = crate::db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?))
-                .await;
+            let user =
+                crate::db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?)).await;
             match user {
                 Ok(user) if user.is_active() => Ok(PendingUser { user }),
                 Ok(_) | Err(AppError::NotFound) => {

@@ -65,7 +65,11 @@ fn verdict_for(throttle: Option<Throttle>, free: i32, lockable: bool) -> Verdict
 
 /// The stricter of the account's (or code's) and the address's verdicts.
 pub fn check(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<Verdict> {
-    let by_account = verdict_for(throttles::find(conn, account)?, FREE_FAILURES_PER_ACCOUNT, true);
+    let by_account = verdict_for(
+        throttles::find(conn, account)?,
+        FREE_FAILURES_PER_ACCOUNT,
+        true,
+    );
     if by_account != Verdict::Allowed {
         return Ok(by_account);
     }
@@ -99,15 +103,17 @@ pub fn message(verdict: Verdict) -> Option<String> {
     match verdict {
         Verdict::Allowed => None,
         Verdict::WaitUntil(until) => {
-            let minutes = ((until - Utc::now()).num_seconds() as f64 / 60.0).ceil().max(1.0);
+            let minutes = ((until - Utc::now()).num_seconds() as f64 / 60.0)
+                .ceil()
+                .max(1.0);
             Some(format!(
                 "Too many attempts. Wait {minutes} minute{} and try again, or reset your password",
                 if minutes == 1.0 { "" } else { "s" }
             ))
         }
-        Verdict::Locked => Some(
-            "Too many attempts. Reset your password to sign in again".to_string(),
-        ),
+        Verdict::Locked => {
+            Some("Too many attempts. Reset your password to sign in again".to_string())
+        }
     }
 }
 
@@ -126,9 +132,15 @@ mod tests {
     #[test]
     fn a_few_failures_are_free_then_waiting_starts_and_doubles() {
         assert_eq!(verdict_for(throttle(4, 0), 5, true), Verdict::Allowed);
-        assert!(matches!(verdict_for(throttle(5, 0), 5, true), Verdict::WaitUntil(_)));
+        assert!(matches!(
+            verdict_for(throttle(5, 0), 5, true),
+            Verdict::WaitUntil(_)
+        ));
         assert_eq!(verdict_for(throttle(5, 31), 5, true), Verdict::Allowed);
-        assert!(matches!(verdict_for(throttle(6, 31), 5, true), Verdict::WaitUntil(_)));
+        assert!(matches!(
+            verdict_for(throttle(6, 31), 5, true),
+            Verdict::WaitUntil(_)
+        ));
     }
 
     #[test]

@@ -55,10 +55,12 @@ pub fn matching_step(secret: &[u8], code: &str, now_step: i64) -> Option<i64> {
         return None;
     }
     let totp = totp(secret, "x").ok()?;
-    [now_step - 1, now_step, now_step + 1].into_iter().find(|step| {
-        let expected = totp.generate(*step as u64 * STEP_SECONDS);
-        bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
-    })
+    [now_step - 1, now_step, now_step + 1]
+        .into_iter()
+        .find(|step| {
+            let expected = totp.generate(*step as u64 * STEP_SECONDS);
+            bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
+        })
 }
 
 /// A 6-digit code for a step (tests and the enrolment page's help use this).
@@ -82,9 +84,18 @@ mod tests {
     fn a_code_matches_its_step_and_its_neighbours_only() {
         let secret = generate_secret();
         let now = 1_000_000;
-        assert_eq!(matching_step(&secret, &code_for_step(&secret, now), now), Some(now));
-        assert_eq!(matching_step(&secret, &code_for_step(&secret, now - 1), now), Some(now - 1));
-        assert_eq!(matching_step(&secret, &code_for_step(&secret, now + 1), now), Some(now + 1));
+        assert_eq!(
+            matching_step(&secret, &code_for_step(&secret, now), now),
+            Some(now)
+        );
+        assert_eq!(
+            matching_step(&secret, &code_for_step(&secret, now - 1), now),
+            Some(now - 1)
+        );
+        assert_eq!(
+            matching_step(&secret, &code_for_step(&secret, now + 1), now),
+            Some(now + 1)
+        );
         let old = code_for_step(&secret, now - 2);
         let neighbours = [now - 1, now, now + 1].map(|s| code_for_step(&secret, s));
         if !neighbours.contains(&old) {

@@ -108,7 +108,9 @@ impl EmbeddedPostgres {
         self.running = false;
         match self.pg_ctl(&["stop", "-m", "fast", "-w", "-t", "60"]) {
             Ok(out) if out.status.success() => tracing::info!("PostgreSQL stopped"),
-            Ok(out) => tracing::warn!(stderr = %String::from_utf8_lossy(&out.stderr), "pg_ctl stop failed"),
+            Ok(out) => {
+                tracing::warn!(stderr = %String::from_utf8_lossy(&out.stderr), "pg_ctl stop failed")
+            }
             Err(e) => tracing::warn!(error = %e, "pg_ctl stop failed"),
         }
     }
@@ -132,7 +134,17 @@ impl EmbeddedPostgres {
     fn initdb(&self, options: Options) -> anyhow::Result<()> {
         tracing::info!(dir = %self.cluster_dir.display(), "creating the PostgreSQL cluster (initdb)");
         let dir = self.cluster_dir.display().to_string();
-        let mut args = vec!["-D", &dir, "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale"];
+        let mut args = vec![
+            "-D",
+            &dir,
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        ];
         if options.ephemeral {
             args.push("--no-sync");
         }
@@ -147,7 +159,8 @@ impl EmbeddedPostgres {
              -c max_connections=300 -c shared_buffers=64MB"
         );
         if options.ephemeral {
-            server_options.push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
+            server_options
+                .push_str(" -c fsync=off -c synchronous_commit=off -c full_page_writes=off");
         }
         let log = self.cluster_dir.join("server.log").display().to_string();
         let out = self.pg_ctl(&["start", "-w", "-t", "60", "-l", &log, "-o", &server_options])?;
@@ -281,15 +294,16 @@ fn choose_cluster_dir(data_dir: &Path, run_as: Option<&SystemUser>) -> PathBuf {
 
 /// Every directory from / down to `dir` must be searchable by `user`.
 fn reachable_by(dir: &Path, user: &SystemUser) -> bool {
-    dir.ancestors().all(|ancestor| match std::fs::metadata(ancestor) {
-        Ok(meta) => {
-            let mode = meta.mode();
-            (meta.uid() == user.uid && mode & 0o100 != 0)
-                || (meta.gid() == user.gid && mode & 0o010 != 0)
-                || mode & 0o001 != 0
-        }
-        Err(_) => false,
-    })
+    dir.ancestors()
+        .all(|ancestor| match std::fs::metadata(ancestor) {
+            Ok(meta) => {
+                let mode = meta.mode();
+                (meta.uid() == user.uid && mode & 0o100 != 0)
+                    || (meta.gid() == user.gid && mode & 0o010 != 0)
+                    || mode & 0o001 != 0
+            }
+            Err(_) => false,
+        })
 }
 
 fn is_root() -> bool {

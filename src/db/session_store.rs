@@ -48,10 +48,18 @@ fn expiry(ttl: &Duration) -> chrono::DateTime<Utc> {
 impl SessionStore for PgSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let key_hash = sha256_hex(session_key.as_ref());
-        let state = self
+        let state = match self
             .blocking(move |conn| Ok(sessions::load_state(conn, &key_hash)?))
             .await
-            .map_err(LoadError::Other)?;
+        {
+            Ok(state) => state,
+            Err(e) => {
+                // The database is away: carry on without a session so that the page itself
+                // can answer 503, rather than the middleware failing the request.
+                tracing::warn!(error = %e, "session store unavailable; treating the session as empty");
+                None
+            }
+        };
         state
             .map(|json| serde_json::from_str(&json))
             .transpose()
@@ -64,9 +72,13 @@ impl SessionStore for PgSessionStore {
         let key_hash = sha256_hex(&key);
         let user = user_of(&state);
         let expires_at = expiry(ttl);
-        self.blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
+        if let Err(e) = self
+            .blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
             .await
-            .map_err(SaveError::Other)?;
+        {
+            // Degrade as in `load`: the cookie then names a session that does not exist.
+            tracing::warn!(error = %e, "session store unavailable; session not saved");
+        }
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -81,10 +93,16 @@ impl SessionStore for PgSessionStore {
         let key_hash = sha256_hex(session_key.as_ref());
         let user = user_of(&state);
         let expires_at = expiry(ttl);
-        let updated = self
+        let updated = match self
             .blocking(move |conn| Ok(sessions::update(conn, &key_hash, user, &json, expires_at)?))
             .await
-            .map_err(UpdateError::Other)?;
+        {
+            Ok(updated) => updated,
+            Err(e) => {
+                tracing::warn!(error = %e, "session store unavailable; session not updated");
+                return Ok(session_key);
+            }
+        };
         if updated == 1 {
             Ok(session_key)
         } else {
@@ -100,8 +118,12 @@ impl SessionStore for PgSessionStore {
     async fn update_ttl(&self, session_key: &SessionKey, ttl: &Duration) -> anyhow::Result<()> {
         let key_hash = sha256_hex(session_key.as_ref());
         let expires_at = expiry(ttl);
-        self.blocking(move |conn| Ok(sessions::extend(conn, &key_hash, expires_at)?))
-            .await?;
+        if let Err(e) = self
+            .blocking(move |conn| Ok(sessions::extend(conn, &key_hash, expires_at)?))
+            .await
+        {
+            tracing::warn!(error = %e, "session store unavailable; expiry not extended");
+        }
         Ok(())
     }
 

@@ -11,9 +11,8 @@ impl EmailAddress {
         if email.is_empty() {
             return Err(DomainError::new("Enter your email address"));
         }
-        let invalid = || {
-            DomainError::new("Enter an email address in the correct format, like name@nhs.net")
-        };
+        let invalid =
+            || DomainError::new("Enter an email address in the correct format, like name@nhs.net");
         if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -74,7 +73,16 @@ mod tests {
 
     #[test]
     fn malformed_addresses_are_refused() {
-        for bad in ["", "amy", "amy@", "@nhs.net", "amy@nhs", "a b@nhs.net", "amy@-nhs.net", "amy@nhs..net"] {
+        for bad in [
+            "",
+            "amy",
+            "amy@",
+            "@nhs.net",
+            "amy@nhs",
+            "a b@nhs.net",
+            "amy@-nhs.net",
+            "amy@nhs..net",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad}");
         }
     }

@@ -13,7 +13,9 @@ impl PersonName {
             return Err(DomainError::new(format!("Enter your {what}")));
         }
         if name.chars().count() > 100 {
-            return Err(DomainError::new(format!("Your {what} must be 100 characters or fewer")));
+            return Err(DomainError::new(format!(
+                "Your {what} must be 100 characters or fewer"
+            )));
         }
         if name.chars().any(|c| c.is_control() || "<>{}\\".contains(c)) {
             return Err(DomainError::new(format!(
@@ -34,7 +36,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_must_not_be_empty() {
-        assert_eq!(PersonName::parse(" Zoë ", "first name").unwrap().as_str(), "Zoë");
+        assert_eq!(
+            PersonName::parse(" Zoë ", "first name").unwrap().as_str(),
+            "Zoë"
+        );
         assert!(PersonName::parse("  ", "surname").is_err());
         assert!(PersonName::parse("<script>", "surname").is_err());
     }

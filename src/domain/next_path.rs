@@ -52,7 +52,10 @@ mod tests {
 
     #[test]
     fn paths_on_this_site_are_kept() {
-        assert_eq!(NextPath::parse("/workspaces?x=1").unwrap().as_str(), "/workspaces?x=1");
+        assert_eq!(
+            NextPath::parse("/workspaces?x=1").unwrap().as_str(),
+            "/workspaces?x=1"
+        );
     }
 
     #[test]

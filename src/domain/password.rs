@@ -45,7 +45,10 @@ impl Password {
             ));
         }
         let lower = raw.to_lowercase();
-        if personal_parts(personal).iter().any(|part| lower.contains(part.as_str())) {
+        if personal_parts(personal)
+            .iter()
+            .any(|part| lower.contains(part.as_str()))
+        {
             return Err(DomainError::new(
                 "Password must not include your name or email address",
             ));
@@ -94,7 +97,9 @@ fn is_common(raw: &str) -> bool {
 
 fn is_sequence(s: &str) -> bool {
     let bytes = s.as_bytes();
-    bytes.windows(2).all(|w| w[1] == w[0] + 1 || (w[0] == b'9' && w[1] == b'0'))
+    bytes
+        .windows(2)
+        .all(|w| w[1] == w[0] + 1 || (w[0] == b'9' && w[1] == b'0'))
 }
 
 /// The name parts and the email's local part worth refusing (3 characters or more).

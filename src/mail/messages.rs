@@ -96,9 +96,12 @@ struct PasswordChangedText<'a> {
 struct PasswordChangedHtml<'a> {
     m: &'a PasswordChanged,
 }
-email!(PasswordChanged, PasswordChangedText, PasswordChangedHtml, |_m| {
-    "Your Staffroom password was changed".to_string()
-});
+email!(
+    PasswordChanged,
+    PasswordChangedText,
+    PasswordChangedHtml,
+    |_m| { "Your Staffroom password was changed".to_string() }
+);
 
 /// An account created for someone (by an administrator or the command line): confirm the
 /// address and choose a password (24 hours).
@@ -118,7 +121,10 @@ struct SetPasswordHtml<'a> {
     m: &'a SetPassword,
 }
 email!(SetPassword, SetPasswordText, SetPasswordHtml, |m| {
-    format!("Your Staffroom account at {}: choose a password", m.organisation)
+    format!(
+        "Your Staffroom account at {}: choose a password",
+        m.organisation
+    )
 });
 
 #[cfg(test)]
@@ -133,7 +139,10 @@ mod tests {
         };
         let text = email.text_body().unwrap();
         assert!(text.contains("http://127.0.0.1:8080/verify/abc_DEF-123\n"));
-        assert!(text.contains("<b>Amy</b>"), "plain text is not HTML-escaped");
+        assert!(
+            text.contains("<b>Amy</b>"),
+            "plain text is not HTML-escaped"
+        );
         let html = email.html_body().unwrap();
         assert!(html.contains("href=\"http://127.0.0.1:8080/verify/abc_DEF-123\""));
         assert!(html.contains("&#60;b&#62;Amy") || html.contains("&lt;b&gt;Amy"));

@@ -70,7 +70,11 @@ impl Worker {
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let pool = self.pool.clone();
         let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            Ok(outbox::claim_due(&mut *pool.get()?, BATCH, chrono::Duration::minutes(5))?)
+            Ok(outbox::claim_due(
+                &mut *pool.get()?,
+                BATCH,
+                chrono::Duration::minutes(5),
+            )?)
         })
         .await??;
         let count = due.len();
@@ -92,7 +96,11 @@ impl Worker {
         }
     }
 
-    async fn record(&self, message: &OutboxMessage, outcome: anyhow::Result<()>) -> anyhow::Result<()> {
+    async fn record(
+        &self,
+        message: &OutboxMessage,
+        outcome: anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
         let pool = self.pool.clone();
         let id = message.id;
         let attempts = message.attempts + 1;
@@ -121,7 +129,10 @@ impl Worker {
 /// base × 2^(attempts−1), at most `retry_max`.
 fn backoff(tuning: &MailTuning, attempts: i32) -> chrono::Duration {
     let factor = 2u32.saturating_pow((attempts - 1).clamp(0, 20) as u32);
-    let wait = tuning.retry_base.saturating_mul(factor).min(tuning.retry_max);
+    let wait = tuning
+        .retry_base
+        .saturating_mul(factor)
+        .min(tuning.retry_max);
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(30))
 }
 

@@ -31,7 +31,10 @@ struct ShownMessage {
     body_html: String,
 }
 
-async fn mailbox_page(session: TypedSession, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+async fn mailbox_page(
+    session: TypedSession,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     if !state.mailbox_enabled() {
         return Err(AppError::NotFound);
     }
@@ -47,7 +50,10 @@ fn shown(message: &OutboxMessage) -> ShownMessage {
         id: message.id,
         recipient: message.recipient.clone(),
         subject: message.subject.clone(),
-        created_at: message.created_at.format("%d %b %Y %H:%M:%S UTC").to_string(),
+        created_at: message
+            .created_at
+            .format("%d %b %Y %H:%M:%S UTC")
+            .to_string(),
         status: message.delivery_status(),
         body_html: linkify(&message.text_body),
     }
@@ -65,7 +71,12 @@ fn escape(text: &str) -> String {
 pub fn linkify(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     let mut rest = text;
-    while let Some(start) = rest.find("http://").into_iter().chain(rest.find("https://")).min() {
+    while let Some(start) = rest
+        .find("http://")
+        .into_iter()
+        .chain(rest.find("https://"))
+        .min()
+    {
         out.push_str(&escape(&rest[..start]));
         let url_len = rest[start..]
             .find(|c: char| c.is_whitespace() || c == '<' || c == '>' || c == '"')

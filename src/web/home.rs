@@ -28,8 +28,10 @@ async fn home_page(
     current: CurrentUser,
 ) -> AppResult<HttpResponse> {
     let user = current.id();
-    let organisations =
-        crate::db::run(&state.pool, move |conn| Ok(organisations::of_user(conn, user)?)).await?;
+    let organisations = crate::db::run(&state.pool, move |conn| {
+        Ok(organisations::of_user(conn, user)?)
+    })
+    .await?;
     crate::web::render(&HomePage {
         layout: Layout::signed_in(&session, &current.user)?,
         first_name: current.user.first_name.clone(),

@@ -31,7 +31,10 @@ pub fn render(page: &impl Template) -> AppResult<HttpResponse> {
 }
 
 /// Renders a page with another status: 422 for a form with errors, 429 when throttled.
-pub fn render_with(status: actix_web::http::StatusCode, page: &impl Template) -> AppResult<HttpResponse> {
+pub fn render_with(
+    status: actix_web::http::StatusCode,
+    page: &impl Template,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .body(page.render()?))

@@ -16,12 +16,9 @@ pub async fn add(
     let https = req
         .app_data::<actix_web::web::Data<crate::startup::AppState>>()
         .is_some_and(|s| s.settings.is_https());
-    let http_request = req.request().clone();
-    let mut response = match next.call(req).await {
-        Ok(response) => response.map_into_boxed_body(),
-        // An error raised by an inner middleware (the CSRF check) still gets the headers.
-        Err(error) => ServiceResponse::new(http_request, error.error_response()),
-    };
+    // Inner middleware answer with responses rather than errors (the CSRF check renders its
+    // page, the session store degrades when the database is away), so every answer passes here.
+    let mut response = next.call(req).await?.map_into_boxed_body();
     let headers = response.headers_mut();
     let mut set = |name: header::HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -31,7 +28,10 @@ pub async fn add(
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::X_FRAME_OPTIONS, "DENY");
     if https {
-        set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        set(
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
     if !response.headers().contains_key(header::CACHE_CONTROL) {
         response

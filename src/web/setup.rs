@@ -11,7 +11,9 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::tokens::{self, TokenState};
 use crate::db::models::{organisations, roles, users};
 use crate::db::PgPool;
-use crate::domain::{token::sha256_hex, EmailAddress, Password, PersonName, Token, TokenPurpose, UserId};
+use crate::domain::{
+    token::sha256_hex, EmailAddress, Password, PersonName, Token, TokenPurpose, UserId,
+};
 use crate::error::AppResult;
 use crate::startup::AppState;
 use crate::web::auth::link_problem;
@@ -36,7 +38,13 @@ pub fn issue_link_if_empty(pool: &PgPool, base_url: &str) -> anyhow::Result<Opti
         return Ok(None);
     }
     let token = Token::generate();
-    tokens::issue(conn, TokenPurpose::Setup, None, &token.hash(), chrono::Duration::days(7))?;
+    tokens::issue(
+        conn,
+        TokenPurpose::Setup,
+        None,
+        &token.hash(),
+        chrono::Duration::days(7),
+    )?;
     Ok(Some(format!("{base_url}/setup/{}", token.plain())))
 }
 
@@ -82,11 +90,15 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, crate::domain::DomainErro
     domains.sort();
     domains.dedup();
     if domains.is_empty() {
-        return Err(crate::domain::DomainError::new("Enter at least one email domain, like nhs.net"));
+        return Err(crate::domain::DomainError::new(
+            "Enter at least one email domain, like nhs.net",
+        ));
     }
     for domain in &domains {
         EmailAddress::parse(&format!("x@{domain}")).map_err(|_| {
-            crate::domain::DomainError::new(format!("{domain} is not an email domain, like nhs.net"))
+            crate::domain::DomainError::new(format!(
+                "{domain} is not an email domain, like nhs.net"
+            ))
         })?;
     }
     Ok(domains)
@@ -94,7 +106,10 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, crate::domain::DomainErro
 
 async fn token_state(state: &AppState, token: &str) -> AppResult<TokenState> {
     let hash = sha256_hex(token);
-    crate::db::run(&state.pool, move |conn| Ok(tokens::state_of(conn, TokenPurpose::Setup, &hash)?)).await
+    crate::db::run(&state.pool, move |conn| {
+        Ok(tokens::state_of(conn, TokenPurpose::Setup, &hash)?)
+    })
+    .await
 }
 
 pub async fn setup_form(
@@ -130,30 +145,47 @@ pub async fn set_up(
         errors.add("organisation_name", "Enter the organisation's name");
     }
     let domains = errors.check("domains", parse_domains(&form.domains));
-    let first_name = errors.check("first_name", PersonName::parse(&form.first_name, "first name"));
+    let first_name = errors.check(
+        "first_name",
+        PersonName::parse(&form.first_name, "first name"),
+    );
     let surname = errors.check("surname", PersonName::parse(&form.surname, "surname"));
     let email = errors.check("email", EmailAddress::parse(&form.email));
     if let (Some(email), Some(domains)) = (&email, &domains) {
         if !domains.iter().any(|d| email.is_in_domain(d)) {
-            errors.add("email", "Enter an email address in one of the organisation's domains");
+            errors.add(
+                "email",
+                "Enter an email address in one of the organisation's domains",
+            );
         }
     }
     let password = errors.check(
         "password",
-        Password::parse(&form.password, &[&form.first_name, &form.surname, &form.email]),
+        Password::parse(
+            &form.password,
+            &[&form.first_name, &form.surname, &form.email],
+        ),
     );
     let (Some(domains), Some(first_name), Some(surname), Some(email), Some(password)) =
         (domains, first_name, surname, email, password)
     else {
         return crate::web::render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &SetupPage { layout: Layout::anonymous(&session)?, errors, form },
+            &SetupPage {
+                layout: Layout::anonymous(&session)?,
+                errors,
+                form,
+            },
         );
     };
     if !errors.is_empty() {
         return crate::web::render_with(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &SetupPage { layout: Layout::anonymous(&session)?, errors, form },
+            &SetupPage {
+                layout: Layout::anonymous(&session)?,
+                errors,
+                form,
+            },
         );
     }
     let password_hash = password::hash(password).await?;

@@ -71,9 +71,15 @@ pub fn domains(conn: &mut PgConnection, id: OrganisationId) -> QueryResult<Vec<S
 }
 
 /// The organisations whose allowed domains admit this address (a domain admits its subdomains).
-pub fn admitting(conn: &mut PgConnection, email: &EmailAddress) -> QueryResult<Vec<OrganisationId>> {
+pub fn admitting(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+) -> QueryResult<Vec<OrganisationId>> {
     let all: Vec<(OrganisationId, String)> = organisation_domains::table
-        .select((organisation_domains::organisation_id, organisation_domains::domain))
+        .select((
+            organisation_domains::organisation_id,
+            organisation_domains::domain,
+        ))
         .load(conn)?;
     let mut ids: Vec<OrganisationId> = all
         .into_iter()
@@ -84,7 +90,11 @@ pub fn admitting(conn: &mut PgConnection, email: &EmailAddress) -> QueryResult<V
     Ok(ids)
 }
 
-pub fn add_member(conn: &mut PgConnection, org: OrganisationId, user: UserId) -> QueryResult<usize> {
+pub fn add_member(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<usize> {
     diesel::insert_into(organisation_members::table)
         .values((
             organisation_members::organisation_id.eq(org),

@@ -15,8 +15,7 @@ pub fn load_state(conn: &mut PgConnection, key_hash: &str) -> QueryResult<Option
         .find(key_hash)
         .filter(sessions::expires_at.gt(diesel::dsl::now))
         .filter(
-            sessions::created_at
-                .gt(Utc::now() - chrono::Duration::hours(ABSOLUTE_LIFETIME_HOURS)),
+            sessions::created_at.gt(Utc::now() - chrono::Duration::hours(ABSOLUTE_LIFETIME_HOURS)),
         )
         .select(sessions::state)
         .first(conn)
@@ -57,7 +56,11 @@ pub fn update(
         .execute(conn)
 }
 
-pub fn extend(conn: &mut PgConnection, key_hash: &str, expires_at: DateTime<Utc>) -> QueryResult<usize> {
+pub fn extend(
+    conn: &mut PgConnection,
+    key_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> QueryResult<usize> {
     diesel::update(sessions::table.find(key_hash))
         .set(sessions::expires_at.eq(expires_at))
         .execute(conn)

@@ -28,7 +28,11 @@ pub fn is_enrolled(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
 }
 
 /// Starts (or restarts) an enrolment with a new, unconfirmed secret.
-pub fn begin_enrolment(conn: &mut PgConnection, user: UserId, secret: &[u8]) -> QueryResult<UserTotp> {
+pub fn begin_enrolment(
+    conn: &mut PgConnection,
+    user: UserId,
+    secret: &[u8],
+) -> QueryResult<UserTotp> {
     diesel::insert_into(user_totp::table)
         .values((user_totp::user_id.eq(user), user_totp::secret.eq(secret)))
         .on_conflict(user_totp::user_id)
@@ -46,9 +50,11 @@ pub fn begin_enrolment(conn: &mut PgConnection, user: UserId, secret: &[u8]) -> 
 /// when another request already used this step (or a later one): the code is a replay.
 pub fn accept_step(conn: &mut PgConnection, user: UserId, step: i64) -> QueryResult<bool> {
     let updated = diesel::update(
-        user_totp::table
-            .find(user)
-            .filter(user_totp::last_step.is_null().or(user_totp::last_step.lt(step))),
+        user_totp::table.find(user).filter(
+            user_totp::last_step
+                .is_null()
+                .or(user_totp::last_step.lt(step)),
+        ),
     )
     .set(user_totp::last_step.eq(step))
     .execute(conn)?;

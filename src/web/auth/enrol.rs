@@ -57,7 +57,12 @@ async fn pending_secret(state: &AppState, user: &User) -> AppResult<Option<Vec<u
     .await
 }
 
-fn enrol_page(session: &TypedSession, user: &User, secret: &[u8], errors: FormErrors) -> AppResult<EnrolPage> {
+fn enrol_page(
+    session: &TypedSession,
+    user: &User,
+    secret: &[u8],
+    errors: FormErrors,
+) -> AppResult<EnrolPage> {
     let url = totp::provisioning_url(secret, &user.email)?;
     Ok(EnrolPage {
         layout: Layout::anonymous(session)?,
@@ -75,7 +80,12 @@ pub async fn enrol_form(
     let Some(secret) = pending_secret(&state, &pending.user).await? else {
         return Ok(crate::web::see_other("/login/two-factor"));
     };
-    crate::web::render(&enrol_page(&session, &pending.user, &secret, FormErrors::default())?)
+    crate::web::render(&enrol_page(
+        &session,
+        &pending.user,
+        &secret,
+        FormErrors::default(),
+    )?)
 }
 
 pub async fn enrol(
@@ -114,8 +124,19 @@ pub async fn enrol(
         }
         totp_rows::confirm(conn, user)?;
         recovery_codes::replace(conn, user, &hashes)?;
-        audit::record(conn, &NewAuditEvent::new("two_factor_enrolled", Some(ip.clone())).actor(user).target(user))?;
-        audit::record(conn, &NewAuditEvent::new("sign_in", Some(ip)).actor(user).target(user).detail("authenticator enrolment"))?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("two_factor_enrolled", Some(ip.clone()))
+                .actor(user)
+                .target(user),
+        )?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("sign_in", Some(ip))
+                .actor(user)
+                .target(user)
+                .detail("authenticator enrolment"),
+        )?;
         Ok(true)
     })
     .await?;

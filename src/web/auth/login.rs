@@ -53,11 +53,18 @@ pub async fn login_form(
         layout: Layout::anonymous(&session)?,
         errors: FormErrors::default(),
         email: String::new(),
-        next: NextPath::parse(&query.next).map(|n| n.as_str().to_string()).unwrap_or_default(),
+        next: NextPath::parse(&query.next)
+            .map(|n| n.as_str().to_string())
+            .unwrap_or_default(),
     })
 }
 
-fn refuse(session: &TypedSession, status: StatusCode, form: LoginForm, message: &str) -> AppResult<HttpResponse> {
+fn refuse(
+    session: &TypedSession,
+    status: StatusCode,
+    form: LoginForm,
+    message: &str,
+) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     errors.add("email", message);
     crate::web::render_with(
@@ -66,7 +73,9 @@ fn refuse(session: &TypedSession, status: StatusCode, form: LoginForm, message: 
             layout: Layout::anonymous(session)?,
             errors,
             email: form.email,
-            next: NextPath::parse(&form.next).map(|n| n.as_str().to_string()).unwrap_or_default(),
+            next: NextPath::parse(&form.next)
+                .map(|n| n.as_str().to_string())
+                .unwrap_or_default(),
         },
     )
 }
@@ -90,7 +99,12 @@ pub async fn log_in(
     }
 
     let user = match EmailAddress::parse(&form.email) {
-        Ok(email) => crate::db::run(&state.pool, move |conn| Ok(users::find_by_email(conn, &email)?)).await?,
+        Ok(email) => {
+            crate::db::run(&state.pool, move |conn| {
+                Ok(users::find_by_email(conn, &email)?)
+            })
+            .await?
+        }
         Err(_) => None,
     };
     let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -101,7 +115,8 @@ pub async fn log_in(
         let (key, ip) = (account_key, ip);
         crate::db::transaction(&state.pool, move |conn| {
             throttle::record_failure(conn, &key, &ip)?;
-            let mut event = NewAuditEvent::new("sign_in_failed", Some(ip)).detail("wrong email or password");
+            let mut event =
+                NewAuditEvent::new("sign_in_failed", Some(ip)).detail("wrong email or password");
             if let Some(target) = target {
                 event = event.target(target);
             }
@@ -109,7 +124,12 @@ pub async fn log_in(
             Ok(())
         })
         .await?;
-        return refuse(&session, StatusCode::UNPROCESSABLE_ENTITY, form, WRONG_CREDENTIALS);
+        return refuse(
+            &session,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            WRONG_CREDENTIALS,
+        );
     };
 
     if !user.is_active() {
@@ -124,7 +144,13 @@ pub async fn log_in(
         let base_url = state.settings.base_url.clone();
         let unverified = user.clone();
         crate::db::transaction(&state.pool, move |conn| {
-            super::signup::send_verification(conn, &base_url, unverified.id, &unverified.first_name, &unverified.email)
+            super::signup::send_verification(
+                conn,
+                &base_url,
+                unverified.id,
+                &unverified.first_name,
+                &unverified.email,
+            )
         })
         .await?;
         return refuse(
@@ -138,7 +164,12 @@ pub async fn log_in(
     let (user_id, key) = (user.id, account_key);
     let enrolled = crate::db::transaction(&state.pool, move |conn| {
         throttle::record_success(conn, &key)?;
-        audit::record(conn, &NewAuditEvent::new("password_accepted", Some(ip)).actor(user_id).target(user_id))?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("password_accepted", Some(ip))
+                .actor(user_id)
+                .target(user_id),
+        )?;
         Ok(totp::is_enrolled(conn, user_id)?)
     })
     .await?;
@@ -156,4 +187,3 @@ pub fn after_sign_in(next: Option<String>) -> String {
     next.and_then(|n| NextPath::parse(&n))
         .map_or_else(|| "/".to_string(), |n| n.as_str().to_string())
 }
-

@@ -15,7 +15,12 @@ pub async fn log_out(
     if let Some(user) = session.user_id()?.or(session.pending_user_id()?) {
         let ip = crate::web::client_ip(&req);
         crate::db::run(&state.pool, move |conn| {
-            audit::record(conn, &NewAuditEvent::new("sign_out", Some(ip)).actor(user).target(user))?;
+            audit::record(
+                conn,
+                &NewAuditEvent::new("sign_out", Some(ip))
+                    .actor(user)
+                    .target(user),
+            )?;
             Ok(())
         })
         .await?;

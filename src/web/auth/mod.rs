@@ -18,7 +18,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(signup::signup_form))
             .route(web::post().to(signup::sign_up)),
     )
-    .route("/signup/check-email", web::get().to(signup::check_email_page))
+    .route(
+        "/signup/check-email",
+        web::get().to(signup::check_email_page),
+    )
     .service(
         web::resource("/verify/{token}")
             .route(web::get().to(verify::verify_form))

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::link_problem;
 use crate::auth::{password, throttle, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
+use crate::db::models::sessions;
 use crate::db::models::tokens::{self, TokenState};
 use crate::db::models::users::{self, User};
-use crate::db::models::sessions;
 use crate::domain::{token::sha256_hex, EmailAddress, Password, Token, TokenPurpose};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
@@ -79,7 +79,11 @@ pub async fn send_reset_link(
             errors.add("email", e.0);
             return crate::web::render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &ForgotPage { layout: Layout::anonymous(&session)?, errors, email: form.email.clone() },
+                &ForgotPage {
+                    layout: Layout::anonymous(&session)?,
+                    errors,
+                    email: form.email.clone(),
+                },
             );
         }
     };
@@ -102,7 +106,10 @@ pub async fn send_reset_link(
             link: format!("{base_url}/password/reset/{}", token.plain()),
         };
         mail::enqueue(conn, &user.email, &message)?;
-        audit::record(conn, &NewAuditEvent::new("password_reset_requested", Some(ip)).target(user.id))?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("password_reset_requested", Some(ip)).target(user.id),
+        )?;
         Ok(())
     })
     .await?;
@@ -158,14 +165,21 @@ pub async fn reset(
         Ok(user) => user,
         Err(problem) => return link_problem::render(&session, problem, "reset"),
     };
-    let password = match Password::parse(&form.password, &[&user.first_name, &user.surname, &user.email]) {
+    let password = match Password::parse(
+        &form.password,
+        &[&user.first_name, &user.surname, &user.email],
+    ) {
         Ok(password) => password,
         Err(e) => {
             let mut errors = FormErrors::default();
             errors.add("password", e.0);
             return crate::web::render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &ResetPage { layout: Layout::anonymous(&session)?, errors, email: user.email },
+                &ResetPage {
+                    layout: Layout::anonymous(&session)?,
+                    errors,
+                    email: user.email,
+                },
             );
         }
     };
@@ -184,7 +198,12 @@ pub async fn reset(
         sessions::delete_for_user(conn, owner.id)?;
         throttle::record_success(conn, &throttle::account_key(&owner.email))?;
         throttle::record_success(conn, &throttle::code_key(owner.id))?;
-        audit::record(conn, &NewAuditEvent::new("password_reset", Some(ip)).actor(owner.id).target(owner.id))?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("password_reset", Some(ip))
+                .actor(owner.id)
+                .target(owner.id),
+        )?;
         let notice = messages::PasswordChanged {
             first_name: owner.first_name.clone(),
             reset_link: format!("{base_url}/password/forgot"),

@@ -63,7 +63,10 @@ struct ValidSignup {
 
 async fn parse(state: &AppState, form: &SignupForm) -> AppResult<Result<ValidSignup, FormErrors>> {
     let mut errors = FormErrors::default();
-    let first_name = errors.check("first_name", PersonName::parse(&form.first_name, "first name"));
+    let first_name = errors.check(
+        "first_name",
+        PersonName::parse(&form.first_name, "first name"),
+    );
     let surname = errors.check("surname", PersonName::parse(&form.surname, "surname"));
     let email = errors.check("email", EmailAddress::parse(&form.email));
     if let Some(email) = email.clone() {
@@ -80,11 +83,19 @@ async fn parse(state: &AppState, form: &SignupForm) -> AppResult<Result<ValidSig
     }
     let password = errors.check(
         "password",
-        Password::parse(&form.password, &[&form.first_name, &form.surname, &form.email]),
+        Password::parse(
+            &form.password,
+            &[&form.first_name, &form.surname, &form.email],
+        ),
     );
     Ok(match (first_name, surname, email, password) {
         (Some(first_name), Some(surname), Some(email), Some(password)) if errors.is_empty() => {
-            Ok(ValidSignup { first_name, surname, email, password })
+            Ok(ValidSignup {
+                first_name,
+                surname,
+                email,
+                password,
+            })
         }
         _ => Err(errors),
     })
@@ -125,13 +136,26 @@ pub async fn sign_up(
                     reset_link: format!("{base_url}/password/forgot"),
                 };
                 mail::enqueue(conn, &existing.email, &email)?;
-                audit::record(conn, &NewAuditEvent::new("sign_up_existing_account", Some(ip)).target(existing.id))?;
+                audit::record(
+                    conn,
+                    &NewAuditEvent::new("sign_up_existing_account", Some(ip)).target(existing.id),
+                )?;
             }
             Some(unconfirmed) => {
                 // Created by an administrator, never confirmed: the person gets a fresh link
                 // that lets them choose their password.
-                send_verification(conn, &base_url, unconfirmed.id, &unconfirmed.first_name, &unconfirmed.email)?;
-                audit::record(conn, &NewAuditEvent::new("sign_up_unconfirmed_account", Some(ip)).target(unconfirmed.id))?;
+                send_verification(
+                    conn,
+                    &base_url,
+                    unconfirmed.id,
+                    &unconfirmed.first_name,
+                    &unconfirmed.email,
+                )?;
+                audit::record(
+                    conn,
+                    &NewAuditEvent::new("sign_up_unconfirmed_account", Some(ip))
+                        .target(unconfirmed.id),
+                )?;
             }
             None => {
                 let user = users::insert(
@@ -148,7 +172,12 @@ pub async fn sign_up(
                     },
                 )?;
                 send_verification(conn, &base_url, user.id, &user.first_name, &user.email)?;
-                audit::record(conn, &NewAuditEvent::new("sign_up", Some(ip)).actor(user.id).target(user.id))?;
+                audit::record(
+                    conn,
+                    &NewAuditEvent::new("sign_up", Some(ip))
+                        .actor(user.id)
+                        .target(user.id),
+                )?;
             }
         }
         Ok(())
@@ -166,7 +195,13 @@ pub fn send_verification(
     email: &str,
 ) -> AppResult<()> {
     let token = Token::generate();
-    tokens::issue(conn, TokenPurpose::VerifyEmail, Some(user), &token.hash(), chrono::Duration::hours(24))?;
+    tokens::issue(
+        conn,
+        TokenPurpose::VerifyEmail,
+        Some(user),
+        &token.hash(),
+        chrono::Duration::hours(24),
+    )?;
     let message = messages::VerifyEmail {
         first_name: first_name.to_string(),
         link: format!("{base_url}/verify/{}", token.plain()),

@@ -38,7 +38,11 @@ pub async fn two_factor_form(
     pending: PendingUser,
 ) -> AppResult<HttpResponse> {
     let user = pending.user.id;
-    if !crate::db::run(&state.pool, move |conn| Ok(totp_rows::is_enrolled(conn, user)?)).await? {
+    if !crate::db::run(&state.pool, move |conn| {
+        Ok(totp_rows::is_enrolled(conn, user)?)
+    })
+    .await?
+    {
         return Ok(crate::web::see_other("/account/two-factor/setup"));
     }
     crate::web::render(&TwoFactorPage {
@@ -56,11 +60,13 @@ enum Proof {
 /// Checks the code and, when it is good, records its use; all in the caller's transaction.
 fn accept(conn: &mut diesel::PgConnection, user: UserId, code: &str) -> AppResult<Option<Proof>> {
     if totp::looks_like_code(code) {
-        let Some(enrolment) = totp_rows::find(conn, user)?.filter(|t| t.confirmed_at.is_some()) else {
+        let Some(enrolment) = totp_rows::find(conn, user)?.filter(|t| t.confirmed_at.is_some())
+        else {
             return Ok(None);
         };
         let digits: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-        let Some(step) = totp::matching_step(&enrolment.secret, &digits, totp::current_step()) else {
+        let Some(step) = totp::matching_step(&enrolment.secret, &digits, totp::current_step())
+        else {
             return Ok(None);
         };
         Ok(totp_rows::accept_step(conn, user, step)?.then_some(Proof::AuthenticatorCode))
@@ -85,7 +91,13 @@ pub async fn check_code(
     let refuse = |status: StatusCode, message: &str| -> AppResult<HttpResponse> {
         let mut errors = FormErrors::default();
         errors.add("code", message);
-        crate::web::render_with(status, &TwoFactorPage { layout: Layout::anonymous(&session)?, errors })
+        crate::web::render_with(
+            status,
+            &TwoFactorPage {
+                layout: Layout::anonymous(&session)?,
+                errors,
+            },
+        )
     };
 
     let verdict = {
@@ -96,7 +108,10 @@ pub async fn check_code(
         return refuse(StatusCode::TOO_MANY_REQUESTS, &message);
     }
     if form.code.trim().is_empty() {
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, "Enter the 6-digit code from your authenticator app");
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter the 6-digit code from your authenticator app",
+        );
     }
 
     let code = form.code.clone();
@@ -109,7 +124,13 @@ pub async fn check_code(
                 Proof::AuthenticatorCode => "authenticator code".to_string(),
                 Proof::RecoveryCode { remaining } => format!("recovery code ({remaining} left)"),
             };
-            audit::record(conn, &NewAuditEvent::new("sign_in", Some(tx_ip)).actor(user).target(user).detail(how))?;
+            audit::record(
+                conn,
+                &NewAuditEvent::new("sign_in", Some(tx_ip))
+                    .actor(user)
+                    .target(user)
+                    .detail(how),
+            )?;
         }
         Ok(proof)
     })
@@ -118,7 +139,10 @@ pub async fn check_code(
     let Some(proof) = proof else {
         crate::db::transaction(&state.pool, move |conn| {
             throttle::record_failure(conn, &key, &ip)?;
-            audit::record(conn, &NewAuditEvent::new("two_factor_failed", Some(ip)).target(user))?;
+            audit::record(
+                conn,
+                &NewAuditEvent::new("two_factor_failed", Some(ip)).target(user),
+            )?;
             Ok(())
         })
         .await?;

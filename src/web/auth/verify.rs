@@ -78,7 +78,10 @@ pub async fn verify(
     };
     // Check the chosen password before using the link up, so a refused one costs nothing.
     let new_hash = if user.password_hash.is_none() {
-        let parsed = Password::parse(&form.password, &[&user.first_name, &user.surname, &user.email]);
+        let parsed = Password::parse(
+            &form.password,
+            &[&user.first_name, &user.surname, &user.email],
+        );
         match parsed {
             Ok(password) => Some(password::hash(password).await?),
             Err(e) => {
@@ -108,9 +111,19 @@ pub async fn verify(
         users::mark_verified(conn, owner)?;
         if let Some(new_hash) = &new_hash {
             users::set_password_hash(conn, owner, new_hash)?;
-            audit::record(conn, &NewAuditEvent::new("password_set", Some(ip.clone())).actor(owner).target(owner))?;
+            audit::record(
+                conn,
+                &NewAuditEvent::new("password_set", Some(ip.clone()))
+                    .actor(owner)
+                    .target(owner),
+            )?;
         }
-        audit::record(conn, &NewAuditEvent::new("email_verified", Some(ip)).actor(owner).target(owner))?;
+        audit::record(
+            conn,
+            &NewAuditEvent::new("email_verified", Some(ip))
+                .actor(owner)
+                .target(owner),
+        )?;
         Ok(true)
     })
     .await?;
