@@ -37,7 +37,8 @@ impl Default for MailTuning {
             poll_interval: Duration::from_secs(2),
             retry_base: Duration::from_secs(10),
             retry_max: Duration::from_secs(30 * 60),
-            max_attempts: 25,
+            // With the 30-minute cap, about eight days of retrying before a message is marked failed.
+            max_attempts: 400,
         }
     }
 }

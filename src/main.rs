@@ -92,14 +92,14 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         });
     }
     let pool = database.pool(10);
-    let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, &settings.base_url)
-        .unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "could not check for first-run setup");
-            None
-        });
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(settings.clone(), pool).await?;
+        let app = Application::build(settings.clone(), pool.clone()).await?;
         eprintln!("Staffroom is running at {}", app.base_url());
+        let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, app.base_url())
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not check for first-run setup");
+                None
+            });
         if let Some(link) = setup_link {
             eprintln!("First run: create the first organisation and its trust administrator at");
             println!("{link}");

@@ -115,6 +115,14 @@ impl EmbeddedPostgres {
         }
     }
 
+    /// Stops the server even if an earlier run started it (test clusters, which are always
+    /// this process's to stop).
+    pub fn shutdown(&mut self) {
+        self.started_here = true;
+        self.running = true;
+        self.stop();
+    }
+
     /// True when a postmaster answers for this cluster directory.
     pub fn is_running(&self) -> anyhow::Result<bool> {
         // pg_ctl status: 0 running, 3 not running, 4 no data directory.

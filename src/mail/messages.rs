@@ -100,7 +100,7 @@ email!(
     PasswordChanged,
     PasswordChangedText,
     PasswordChangedHtml,
-    |_m| { "Your Staffroom password was changed".to_string() }
+    |_m| "Your Staffroom password was changed".to_string()
 );
 
 /// An account created for someone (by an administrator or the command line): confirm the

@@ -136,12 +136,17 @@ fn backoff(tuning: &MailTuning, attempts: i32) -> chrono::Duration {
     chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(30))
 }
 
-/// Both parts are sent 8-bit where they can be (lines under 998 bytes), not quoted-printable,
-/// so that every link stays whole on one line of the plain-text part.
+/// Both parts are sent 8-bit, not quoted-printable, so that every link stays whole on one line
+/// of the plain-text part (lettre would choose quoted-printable for lines over 76 characters,
+/// which breaks long links). SMTP allows 8-bit lines up to 998 bytes; longer ones fall back.
 fn build_email(from: &Mailbox, message: &OutboxMessage) -> anyhow::Result<Message> {
     let part = |content_type: ContentType, text: &str| {
-        let body = Body::new_with_encoding(text.to_string(), ContentTransferEncoding::EightBit)
-            .unwrap_or_else(Body::new);
+        let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        let body = if crlf.split("\r\n").all(|line| line.len() <= 998) {
+            Body::dangerous_pre_encoded(crlf.into_bytes(), ContentTransferEncoding::EightBit)
+        } else {
+            Body::new(text.to_string())
+        };
         SinglePart::builder().header(content_type).body(body)
     };
     Ok(Message::builder()

@@ -1,1 +1,10 @@
+//! The one integration test binary: the app on a loopback port, a real embedded PostgreSQL
+//! (one database per test, cloned from a migrated template), and a real SMTP listener.
 
+mod accounts;
+mod cli;
+mod embedded_postgres;
+mod helpers;
+mod mail;
+mod security;
+mod sign_in;

@@ -1,0 +1,228 @@
+//! CSRF, security headers, cookies and the error pages.
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn a_post_without_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    app.nhs_org();
+    app.browser.get("/signup").await;
+
+    let missing = app
+        .browser
+        .post_raw(
+            "/signup",
+            &[
+                ("first_name", "Dave"),
+                ("surname", "Patel"),
+                ("email", "dave@nhs.net"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    let wrong = app
+        .browser
+        .post_raw(
+            "/signup",
+            &[
+                ("first_name", "Dave"),
+                ("surname", "Patel"),
+                ("email", "dave@nhs.net"),
+                ("password", PASSWORD),
+                ("csrf_token", "forged"),
+            ],
+        )
+        .await;
+
+    assert_eq!(missing.status, 403);
+    assert_eq!(wrong.status, 403);
+    assert!(missing.body.contains("This form has expired"));
+    assert_eq!(
+        missing.headers.get("referrer-policy").unwrap(),
+        "no-referrer",
+        "error pages carry the headers"
+    );
+    assert_eq!(app.count("SELECT count(*) FROM users"), 0);
+    for path in [
+        "/login",
+        "/logout",
+        "/login/two-factor",
+        "/account/two-factor/setup",
+        "/password/forgot",
+        "/verify/x",
+        "/password/reset/x",
+        "/setup/x",
+    ] {
+        assert_eq!(
+            app.browser
+                .post_raw(path, &[("email", "a@nhs.net")])
+                .await
+                .status,
+            403,
+            "{path}"
+        );
+    }
+    // Another session's token is no good either.
+    let other = app.new_browser().csrf().await;
+    assert_eq!(
+        app.browser
+            .post_raw("/logout", &[("csrf_token", &other)])
+            .await
+            .status,
+        403
+    );
+}
+
+#[actix_web::test]
+async fn the_security_headers_are_on_every_page() {
+    let app = spawn_app().await;
+    let user = app.enrolled_user("amy@nhs.net").await;
+    app.browser.log_in_fully(&user, 1).await;
+
+    for path in [
+        "/",
+        "/login",
+        "/signup",
+        "/password/forgot",
+        "/healthz",
+        "/no-such-page",
+        "/verify/unknown",
+        "/static/css/staffroom.css",
+    ] {
+        let page = app.browser.get(path).await;
+        let header = |name: &str| {
+            page.headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default()
+        };
+        let csp = header("content-security-policy");
+        for directive in [
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "script-src 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        if path != "/static/css/staffroom.css" {
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+        assert!(!page.body.contains("<script"), "{path}: no script");
+    }
+    assert_eq!(app.browser.get("/no-such-page").await.status, 404);
+}
+
+#[actix_web::test]
+async fn the_session_cookie_is_http_only_and_same_site_lax_and_renewed_at_each_factor() {
+    let app = spawn_app().await;
+    let user = app.enrolled_user("amy@nhs.net").await;
+    let response = app
+        .browser
+        .client
+        .get(format!("{}/login", app.base_url))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.starts_with("staffroom="), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"));
+    assert!(set_cookie.contains("SameSite=Lax"));
+    assert!(!set_cookie.contains("Secure"), "plain http in tests");
+
+    let anonymous = app.browser.cookie_header();
+    app.browser.log_in(&user.email, &user.password).await;
+    let after_password = app.browser.cookie_header();
+    app.browser
+        .submit(
+            "/login/two-factor",
+            "/login/two-factor",
+            &[("code", &user.code(1))],
+        )
+        .await;
+    let after_code = app.browser.cookie_header();
+    assert_ne!(anonymous, after_password);
+    assert_ne!(after_password, after_code);
+}
+
+#[actix_web::test]
+async fn under_https_the_cookie_is_secure_with_the_host_prefix_and_hsts_is_sent() {
+    let smtp = SmtpServer::start().await;
+    let mut settings = test_settings(&fresh_database(), smtp.port);
+    settings.base_url = "https://staffroom.example".into();
+    let app = spawn_with(settings, smtp).await;
+    // The listener still speaks plain http on loopback; only the advertised URL is https.
+    let response = reqwest::Client::new()
+        .get(bound_url(&app, "/login"))
+        .send()
+        .await
+        .unwrap();
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set_cookie.starts_with("__Host-staffroom="), "{set_cookie}");
+    assert!(set_cookie.contains("Secure"));
+    assert!(set_cookie.contains("Path=/"));
+    assert!(response
+        .headers()
+        .get("strict-transport-security")
+        .is_some());
+}
+
+fn bound_url(app: &TestApp, path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", app.port)
+}
+
+#[actix_web::test]
+async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
+    let smtp = SmtpServer::start().await;
+    let database_url = fresh_database();
+    let name = database_url
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let app = spawn_with(test_settings(&database_url, smtp.port), smtp).await;
+    assert_eq!(app.browser.get("/healthz").await.status, 200);
+
+    // Nobody may connect to the database for a while.
+    let admin_url = database_url.replace(&format!("/{name}?"), "/postgres?");
+    let admin = &mut <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+    use diesel::RunQueryDsl;
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(admin)
+        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(admin)
+    .unwrap();
+
+    assert_eq!(app.browser.get("/healthz").await.status, 503);
+    let page = app.browser.get("/login").await;
+    assert!(page.status == 200 || page.status == 503, "{}", page.status);
+    let home = app.browser.get("/password/reset/anything").await;
+    assert_eq!(home.status, 503);
+    assert!(home.body.contains("Sorry, the service is unavailable"));
+
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(admin)
+        .unwrap();
+    assert_eq!(app.browser.get("/healthz").await.status, 200);
+}
