@@ -35,7 +35,8 @@ pub struct Application {
     port: u16,
     base_url: String,
     server: Server,
-    worker: tokio::task::JoinHandle<()>,
+    /// The mail worker and housekeeping, stopped with the server.
+    background: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -48,6 +49,7 @@ impl Application {
         }
         let key = Key::from(&settings.session_key()?);
         let worker = Worker::new(pool.clone(), &settings)?;
+        let pool_for_housekeeping = pool.clone();
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -73,11 +75,12 @@ impl Application {
         )
         .run();
         let worker = tokio::spawn(worker.run());
+        let housekeeping = tokio::spawn(housekeeping(pool_for_housekeeping));
         Ok(Self {
             port,
             base_url: settings.base_url,
             server,
-            worker,
+            background: vec![worker, housekeeping],
         })
     }
 
@@ -93,11 +96,34 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (Ctrl-C, SIGTERM, or the handle), then stops the mail worker.
+    /// Serves until stopped (Ctrl-C, SIGTERM, or the handle), then stops the background tasks.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        self.worker.abort();
+        for task in &self.background {
+            task.abort();
+        }
         result
+    }
+}
+
+/// Every ten minutes: forget ended sessions.
+async fn housekeeping(pool: PgPool) {
+    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        interval.tick().await;
+        let pool = pool.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            Ok(crate::db::models::sessions::delete_expired(
+                &mut *pool.get()?,
+            )?)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(removed)) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
+            Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
+        }
     }
 }
 

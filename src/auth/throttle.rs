@@ -80,8 +80,21 @@ pub fn check(conn: &mut PgConnection, account: &str, address: &str) -> AppResult
     ))
 }
 
+/// The address's verdict alone: for guessed links, where there is no account to count against.
+pub fn check_address(conn: &mut PgConnection, address: &str) -> AppResult<Verdict> {
+    Ok(verdict_for(
+        throttles::find(conn, &address_key(address))?,
+        FREE_FAILURES_PER_ADDRESS,
+        false,
+    ))
+}
+
 pub fn record_failure(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<()> {
     throttles::record_failure(conn, account)?;
+    record_address_failure(conn, address)
+}
+
+pub fn record_address_failure(conn: &mut PgConnection, address: &str) -> AppResult<()> {
     let address = address_key(address);
     if let Some(t) = throttles::find(conn, &address)? {
         if t.last_failure_at < Utc::now() - ADDRESS_MEMORY {

@@ -16,7 +16,7 @@ use crate::domain::{
 };
 use crate::error::AppResult;
 use crate::startup::AppState;
-use crate::web::auth::link_problem;
+use crate::web::auth::link_problem::{self, live_token, LinkProblem};
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -104,26 +104,26 @@ pub fn parse_domains(raw: &str) -> Result<Vec<String>, crate::domain::DomainErro
     Ok(domains)
 }
 
-async fn token_state(state: &AppState, token: &str) -> AppResult<TokenState> {
-    let hash = sha256_hex(token);
-    crate::db::run(&state.pool, move |conn| {
-        Ok(tokens::state_of(conn, TokenPurpose::Setup, &hash)?)
-    })
-    .await
-}
-
 pub async fn setup_form(
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    match token_state(&state, &token).await? {
-        TokenState::Valid => crate::web::render(&SetupPage {
+    match live_token(
+        &state,
+        TokenPurpose::Setup,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
+        Ok(_) => crate::web::render(&SetupPage {
             layout: Layout::anonymous(&session)?,
             errors: FormErrors::default(),
             form: SetupForm::default(),
         }),
-        problem => link_problem::render(&session, problem, "setup"),
+        Err(problem) => link_problem::render(&session, problem, "setup"),
     }
 }
 
@@ -134,8 +134,14 @@ pub async fn set_up(
     token: web::Path<String>,
     form: web::Form<SetupForm>,
 ) -> AppResult<HttpResponse> {
-    let problem = token_state(&state, &token).await?;
-    if problem != TokenState::Valid {
+    if let Err(problem) = live_token(
+        &state,
+        TokenPurpose::Setup,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
         return link_problem::render(&session, problem, "setup");
     }
     let form = form.into_inner();
@@ -224,7 +230,7 @@ pub async fn set_up(
     })
     .await?;
     if !done {
-        return link_problem::render(&session, TokenState::Used, "setup");
+        return link_problem::render(&session, LinkProblem::Dead(TokenState::Used), "setup");
     }
     session.set_flash("Staffroom is set up. Sign in, then set up your authenticator app.")?;
     Ok(crate::web::see_other("/login"))

@@ -171,15 +171,18 @@ async fn migrate_applies_the_migrations_and_exits() {
 async fn serve_runs_on_its_own_embedded_postgres_and_stops_it_on_ctrl_c() {
     let data_dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("serve-{}", uuid::Uuid::new_v4().simple()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_staffroom"))
-        .env_remove("DATABASE_URL")
-        .env_remove("SMTP_URL")
-        .env("STAFFROOM_DATA_DIR", &data_dir)
-        .env("STAFFROOM_BIND", "127.0.0.1:0")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_staffroom"))
+            .env_remove("DATABASE_URL")
+            .env_remove("SMTP_URL")
+            .env("STAFFROOM_DATA_DIR", &data_dir)
+            .env("STAFFROOM_BIND", "127.0.0.1:0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut server.0;
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -210,7 +213,7 @@ async fn serve_runs_on_its_own_embedded_postgres_and_stops_it_on_ctrl_c() {
 
     // SAFETY: sending SIGINT to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let status = wait_with_timeout(&mut child, Duration::from_secs(60)).expect("the server stops");
+    let status = wait_with_timeout(child, Duration::from_secs(60)).expect("the server stops");
     assert!(status.success());
     let socket = std::fs::read_dir(&data_dir)
         .unwrap()
@@ -240,4 +243,17 @@ fn wait_with_timeout(
     }
     let _ = child.kill();
     None
+}
+
+/// Stops the server (and so its PostgreSQL) even when an assertion fails half-way.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            // SAFETY: sending SIGINT to our own child process.
+            unsafe { libc::kill(self.0.id() as i32, libc::SIGINT) };
+            let _ = wait_with_timeout(&mut self.0, Duration::from_secs(30));
+        }
+    }
 }

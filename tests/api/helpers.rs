@@ -28,7 +28,37 @@ extern "C" fn stop_cluster() {
     if let Some(cluster) = CLUSTER.get() {
         if let Ok(mut embedded) = cluster.embedded.lock() {
             embedded.shutdown();
+            let _ = std::fs::remove_dir_all(embedded.cluster_dir());
         }
+        let _ = std::fs::remove_dir_all(cluster_root().join(std::process::id().to_string()));
+    }
+}
+
+/// Each test process gets a cluster of its own (two `cargo test` runs must not share one).
+fn cluster_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-clusters")
+}
+
+/// Clusters left by test processes that were killed: stop their server and remove them.
+fn remove_abandoned_clusters() {
+    let Ok(entries) = std::fs::read_dir(cluster_root()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        if unsafe { libc::kill(pid, 0) } == 0 {
+            continue;
+        }
+        if let Ok(mut abandoned) =
+            EmbeddedPostgres::start(&entry.path(), Options { ephemeral: true })
+        {
+            abandoned.shutdown();
+            let _ = std::fs::remove_dir_all(abandoned.cluster_dir());
+        }
+        let _ = std::fs::remove_dir_all(entry.path());
     }
 }
 
@@ -36,37 +66,23 @@ const TEMPLATE: &str = "staffroom_template";
 
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-cluster");
+        remove_abandoned_clusters();
+        let dir = cluster_root().join(std::process::id().to_string());
         let embedded = EmbeddedPostgres::start(&dir, Options { ephemeral: true })
             .expect("the embedded PostgreSQL starts (are PostgreSQL's server binaries installed?)");
         // SAFETY: registering a plain extern "C" function with no captured state.
         unsafe { libc::atexit(stop_cluster) };
         let mut admin = PgConnection::establish(&embedded.database_url("postgres")).unwrap();
-        // Databases left by an earlier run, and a template from older migrations.
-        let stale: Vec<String> = diesel::sql_query(
-            "SELECT datname AS name FROM pg_database WHERE datname LIKE 't\\_%' OR datname = 'staffroom_template'",
-        )
-        .load::<DbName>(&mut admin)
-        .unwrap()
-        .into_iter()
-        .map(|d| d.name)
-        .collect();
-        for name in stale {
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .execute(&mut admin)
-                .unwrap();
-        }
-        diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}")).execute(&mut admin).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {TEMPLATE}"))
+            .execute(&mut admin)
+            .unwrap();
         let template_url = embedded.database_url(TEMPLATE);
         staffroom::db::run_migrations(&template_url).expect("migrations apply");
-        Cluster { embedded: Mutex::new(embedded), template_url }
+        Cluster {
+            embedded: Mutex::new(embedded),
+            template_url,
+        }
     })
-}
-
-#[derive(diesel::QueryableByName)]
-struct DbName {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    name: String,
 }
 
 /// A fresh database for one test, cloned from the migrated template.

@@ -6,5 +6,6 @@ mod cli;
 mod embedded_postgres;
 mod helpers;
 mod mail;
+mod password_change;
 mod security;
 mod sign_in;

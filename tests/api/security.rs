@@ -226,3 +226,50 @@ async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
         .unwrap();
     assert_eq!(app.browser.get("/healthz").await.status, 200);
 }
+
+#[actix_web::test]
+async fn guessing_links_is_throttled_per_address() {
+    let app = spawn_app().await;
+
+    let mut last = None;
+    for i in 0..55 {
+        last = Some(app.browser.get(&format!("/password/reset/guess-{i}")).await);
+    }
+
+    let last = last.unwrap();
+    assert_eq!(last.status, 429);
+    assert!(last.body.contains("Too many attempts"));
+}
+
+#[actix_web::test]
+async fn a_session_ends_after_30_idle_minutes_and_12_hours_after_sign_in() {
+    let app = spawn_app().await;
+    let user = app.enrolled_user("amy@nhs.net").await;
+    app.browser
+        .log_in_fully(&user, 1)
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(app.browser.get("/").await.status, 200);
+
+    app.sql(
+        "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id IS NOT NULL",
+    );
+    assert_eq!(
+        app.browser.get("/").await.status,
+        303,
+        "idle for 30 minutes"
+    );
+
+    app.sql("UPDATE user_totp SET last_step = NULL");
+    app.browser
+        .log_in_fully(&user, 0)
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(app.browser.get("/").await.status, 200);
+    app.sql("UPDATE sessions SET created_at = now() - interval '12 hours 1 minute' WHERE user_id IS NOT NULL");
+    assert_eq!(
+        app.browser.get("/").await.status,
+        303,
+        "12 hours after sign-in, however active"
+    );
+}

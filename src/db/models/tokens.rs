@@ -96,14 +96,6 @@ pub fn find(
         .optional()
 }
 
-pub fn state_of(
-    conn: &mut PgConnection,
-    purpose: TokenPurpose,
-    token_hash: &str,
-) -> QueryResult<TokenState> {
-    Ok(find(conn, purpose, token_hash)?.map_or(TokenState::Unknown, |t| t.state()))
-}
-
 /// Consumes a live token in one statement; `None` when it is unknown, used or expired.
 pub fn consume(
     conn: &mut PgConnection,

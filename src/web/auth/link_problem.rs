@@ -1,13 +1,68 @@
-//! The page a dead link shows: it says why (expired, already used, not valid) and what to do.
+//! Links that carry a token: looking the token up for its page (without using it up), with
+//! guessing throttled per address, and the page a dead link shows: it says why (expired,
+//! already used, not valid) and what to do.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::auth::TypedSession;
-use crate::db::models::tokens::TokenState;
+use crate::auth::{throttle, TypedSession};
+use crate::db::models::tokens::{self, OneTimeToken, TokenState};
+use crate::db::models::users::{self, User};
+use crate::domain::{token::sha256_hex, TokenPurpose};
 use crate::error::AppResult;
+use crate::startup::AppState;
 use crate::web::layout::Layout;
+
+/// Why a link's page cannot go ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkProblem {
+    Dead(TokenState),
+    /// This address guessed too many links.
+    Throttled,
+}
+
+/// The token while its link is live. An unknown token counts as a failure for the address.
+pub async fn live_token(
+    state: &AppState,
+    purpose: TokenPurpose,
+    token: &str,
+    ip: &str,
+) -> AppResult<Result<OneTimeToken, LinkProblem>> {
+    let (hash, ip) = (sha256_hex(token), ip.to_string());
+    crate::db::transaction(&state.pool, move |conn| {
+        if throttle::check_address(conn, &ip)? != throttle::Verdict::Allowed {
+            return Ok(Err(LinkProblem::Throttled));
+        }
+        match tokens::find(conn, purpose, &hash)? {
+            None => {
+                throttle::record_address_failure(conn, &ip)?;
+                Ok(Err(LinkProblem::Dead(TokenState::Unknown)))
+            }
+            Some(found) if found.state() == TokenState::Valid => Ok(Ok(found)),
+            Some(found) => Ok(Err(LinkProblem::Dead(found.state()))),
+        }
+    })
+    .await
+}
+
+/// The account a live link belongs to.
+pub async fn live_token_owner(
+    state: &AppState,
+    purpose: TokenPurpose,
+    token: &str,
+    ip: &str,
+) -> AppResult<Result<User, LinkProblem>> {
+    let found = match live_token(state, purpose, token, ip).await? {
+        Ok(found) => found,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let Some(owner) = found.user_id else {
+        return Ok(Err(LinkProblem::Dead(TokenState::Unknown)));
+    };
+    let user = crate::db::run(&state.pool, move |conn| Ok(users::find(conn, owner)?)).await?;
+    Ok(Ok(user))
+}
 
 #[derive(Template)]
 #[template(path = "auth/link_problem.html")]
@@ -20,7 +75,20 @@ struct LinkProblemPage {
 }
 
 /// `kind` is what the link was for: "verify", "reset" or "setup".
-pub fn render(session: &TypedSession, state: TokenState, kind: &str) -> AppResult<HttpResponse> {
+pub fn render(session: &TypedSession, problem: LinkProblem, kind: &str) -> AppResult<HttpResponse> {
+    let state = match problem {
+        LinkProblem::Throttled => {
+            let page = LinkProblemPage {
+                layout: Layout::anonymous(session)?,
+                heading: "Too many attempts",
+                explanation: "Too many links that do not work were tried from your network. Wait a few minutes and try again.",
+                next_step: "Go to sign in",
+                next_href: "/login",
+            };
+            return crate::web::render_with(StatusCode::TOO_MANY_REQUESTS, &page);
+        }
+        LinkProblem::Dead(state) => state,
+    };
     let (heading, explanation) = match state {
         TokenState::Expired => (
             "This link has expired",

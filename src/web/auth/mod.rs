@@ -1,6 +1,7 @@
 //! Accounts and sign-in: sign-up, email verification, password, authenticator code, enrolment,
-//! sign-out, and forgotten passwords.
+//! sign-out, forgotten passwords, and changing a password.
 
+pub mod change_password;
 pub mod enrol;
 pub mod link_problem;
 pub mod login;
@@ -41,6 +42,11 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::resource("/account/two-factor/setup")
             .route(web::get().to(enrol::enrol_form))
             .route(web::post().to(enrol::enrol)),
+    )
+    .service(
+        web::resource("/account/password")
+            .route(web::get().to(change_password::change_password_form))
+            .route(web::post().to(change_password::change_password)),
     )
     .route("/logout", web::post().to(logout::log_out))
     .service(

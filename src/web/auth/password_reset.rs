@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::link_problem;
+use super::link_problem::{self, live_token_owner, LinkProblem};
 use crate::auth::{password, throttle, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::sessions;
@@ -124,27 +124,20 @@ pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> 
     })
 }
 
-async fn live_owner(state: &AppState, token: &str) -> AppResult<Result<User, TokenState>> {
-    let hash = sha256_hex(token);
-    crate::db::run(&state.pool, move |conn| {
-        let Some(found) = tokens::find(conn, TokenPurpose::ResetPassword, &hash)? else {
-            return Ok(Err(TokenState::Unknown));
-        };
-        match (found.state(), found.user_id) {
-            (TokenState::Valid, Some(user)) => Ok(Ok(users::find(conn, user)?)),
-            (TokenState::Valid, None) => Ok(Err(TokenState::Unknown)),
-            (other, _) => Ok(Err(other)),
-        }
-    })
-    .await
-}
-
 pub async fn reset_form(
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    match live_owner(&state, &token).await? {
+    match live_token_owner(
+        &state,
+        TokenPurpose::ResetPassword,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
         Ok(user) => crate::web::render(&ResetPage {
             layout: Layout::anonymous(&session)?,
             errors: FormErrors::default(),
@@ -161,7 +154,14 @@ pub async fn reset(
     token: web::Path<String>,
     form: web::Form<ResetForm>,
 ) -> AppResult<HttpResponse> {
-    let user = match live_owner(&state, &token).await? {
+    let user = match live_token_owner(
+        &state,
+        TokenPurpose::ResetPassword,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
         Ok(user) => user,
         Err(problem) => return link_problem::render(&session, problem, "reset"),
     };
@@ -213,7 +213,7 @@ pub async fn reset(
     })
     .await?;
     if !changed {
-        return link_problem::render(&session, TokenState::Used, "reset");
+        return link_problem::render(&session, LinkProblem::Dead(TokenState::Used), "reset");
     }
     session.set_flash("Your password has been changed. Sign in with your new password.")?;
     Ok(crate::web::see_other("/login"))

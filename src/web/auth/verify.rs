@@ -7,11 +7,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::link_problem;
+use super::link_problem::{self, live_token_owner, LinkProblem};
 use crate::auth::{password, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::tokens::{self, TokenState};
-use crate::db::models::users::{self, User};
+use crate::db::models::users;
 use crate::domain::{token::sha256_hex, Password, TokenPurpose};
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
@@ -33,28 +33,20 @@ struct VerifyPage {
     needs_password: bool,
 }
 
-/// The token's owner while the link is live, else why it is not.
-async fn live_owner(state: &AppState, token: &str) -> AppResult<Result<User, TokenState>> {
-    let hash = sha256_hex(token);
-    crate::db::run(&state.pool, move |conn| {
-        let Some(found) = tokens::find(conn, TokenPurpose::VerifyEmail, &hash)? else {
-            return Ok(Err(TokenState::Unknown));
-        };
-        match (found.state(), found.user_id) {
-            (TokenState::Valid, Some(user)) => Ok(Ok(users::find(conn, user)?)),
-            (TokenState::Valid, None) => Ok(Err(TokenState::Unknown)),
-            (other, _) => Ok(Err(other)),
-        }
-    })
-    .await
-}
-
 pub async fn verify_form(
+    req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    match live_owner(&state, &token).await? {
+    match live_token_owner(
+        &state,
+        TokenPurpose::VerifyEmail,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
         Ok(user) => crate::web::render(&VerifyPage {
             layout: Layout::anonymous(&session)?,
             errors: FormErrors::default(),
@@ -72,7 +64,14 @@ pub async fn verify(
     token: web::Path<String>,
     form: web::Form<VerifyForm>,
 ) -> AppResult<HttpResponse> {
-    let user = match live_owner(&state, &token).await? {
+    let user = match live_token_owner(
+        &state,
+        TokenPurpose::VerifyEmail,
+        &token,
+        &crate::web::client_ip(&req),
+    )
+    .await?
+    {
         Ok(user) => user,
         Err(problem) => return link_problem::render(&session, problem, "verify"),
     };
@@ -129,7 +128,7 @@ pub async fn verify(
     .await?;
     if !consumed {
         // Another request used the link between our look and our update.
-        return link_problem::render(&session, TokenState::Used, "verify");
+        return link_problem::render(&session, LinkProblem::Dead(TokenState::Used), "verify");
     }
     session.set_flash("Your email address is confirmed. Sign in to continue.")?;
     Ok(crate::web::see_other("/login"))
