@@ -12,9 +12,12 @@ use crate::db::models::users::{self, User};
 use crate::domain::UserId;
 use crate::error::AppError;
 use crate::startup::AppState;
+use crate::web::layout::Navigation;
 
 pub struct CurrentUser {
     pub user: User,
+    /// Their workspaces for the switcher, and the one they are in.
+    pub nav: Navigation,
 }
 
 impl CurrentUser {
@@ -46,10 +49,15 @@ impl FromRequest for CurrentUser {
             let Some(user_id) = session.user_id()? else {
                 return Err(AppError::SignInRequired { next });
             };
-            let user =
-                crate::db::run(&state.pool, move |conn| Ok(users::find(conn, user_id)?)).await;
-            match user {
-                Ok(user) if user.is_active() => Ok(CurrentUser { user }),
+            let chosen = session.current_workspace();
+            let loaded = crate::db::run(&state.pool, move |conn| {
+                let user = users::find(conn, user_id)?;
+                let nav = Navigation::load(conn, &user, chosen)?;
+                Ok((user, nav))
+            })
+            .await;
+            match loaded {
+                Ok((user, nav)) if user.is_active() => Ok(CurrentUser { user, nav }),
                 Ok(_) | Err(AppError::NotFound) => {
                     session.log_out();
                     Err(AppError::SignInRequired { next })

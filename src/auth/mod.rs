@@ -4,6 +4,7 @@
 pub mod csrf;
 pub mod guards;
 pub mod password;
+pub mod permissions;
 pub mod recovery;
 pub mod session;
 pub mod throttle;

@@ -8,7 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest};
 use rand::distributions::{Alphanumeric, DistString};
 
-use crate::domain::UserId;
+use crate::domain::{UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
 
 /// Also read by the session store, which keeps the signed-in user in a column.
@@ -17,6 +17,7 @@ const PENDING_USER_ID_KEY: &str = "pending_user_id";
 const NEXT_KEY: &str = "next";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
+const WORKSPACE_KEY: &str = "workspace_id";
 
 pub struct TypedSession(Session);
 
@@ -75,6 +76,21 @@ impl TypedSession {
     /// The token as stored, without creating one (the CSRF check).
     pub fn stored_csrf_token(&self) -> Option<String> {
         self.0.get(CSRF_KEY).ok().flatten()
+    }
+
+    /// The workspace chosen in the switcher; `None` is the personal "My Workspace".
+    pub fn current_workspace(&self) -> Option<WorkspaceId> {
+        self.get(WORKSPACE_KEY).ok().flatten()
+    }
+
+    pub fn set_current_workspace(&self, workspace: Option<WorkspaceId>) -> AppResult<()> {
+        match workspace {
+            Some(id) => self.insert(WORKSPACE_KEY, id),
+            None => {
+                self.0.remove(WORKSPACE_KEY);
+                Ok(())
+            }
+        }
     }
 
     /// A one-line confirmation shown on the next page ("Email address confirmed").

@@ -142,6 +142,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    workspace_members (workspace_id, user_id) {
+        workspace_id -> Uuid,
+        user_id -> Uuid,
+        status -> Text,
+        role -> Text,
+        request_message -> Text,
+        requested_at -> Timestamptz,
+        approved_at -> Nullable<Timestamptz>,
+        approved_by -> Nullable<Uuid>,
+        invited_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    workspaces (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        name -> Text,
+        specialty_code -> Text,
+        description -> Text,
+        invite_policy -> Text,
+        guests_allowed -> Bool,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        archived_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         email -> Text,
@@ -168,6 +197,11 @@ diesel::joinable!(role_assignments -> roles (role_id));
 diesel::joinable!(roles -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(workspace_members -> workspaces (workspace_id));
+diesel::joinable!(workspaces -> organisations (organisation_id));
+diesel::joinable!(workspaces -> specialties (specialty_code));
+diesel::joinable!(audit_events -> workspaces (workspace_id));
+diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -184,4 +218,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttles,
     user_totp,
     users,
+    workspace_members,
+    workspaces,
 );

@@ -66,3 +66,4 @@ id_type!(UserId);
 id_type!(OrganisationId);
 id_type!(RoleId);
 id_type!(TokenId);
+id_type!(WorkspaceId);

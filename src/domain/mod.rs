@@ -7,6 +7,7 @@ pub mod name;
 pub mod next_path;
 pub mod password;
 pub mod token;
+pub mod workspace_name;
 
 pub use email::EmailAddress;
 pub use ids::*;
@@ -14,6 +15,7 @@ pub use name::PersonName;
 pub use next_path::NextPath;
 pub use password::Password;
 pub use token::{Token, TokenPurpose};
+pub use workspace_name::WorkspaceName;
 
 /// Why a value was refused: a sentence to show beside its field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

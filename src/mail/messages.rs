@@ -127,6 +127,82 @@ email!(SetPassword, SetPasswordText, SetPasswordHtml, |m| {
     )
 });
 
+/// To each admin of a workspace when someone asks to join it.
+pub struct JoinRequest {
+    pub admin_first_name: String,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub workspace: String,
+    pub message: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/join_request.txt")]
+struct JoinRequestText<'a> {
+    m: &'a JoinRequest,
+}
+#[derive(Template)]
+#[template(path = "emails/join_request.html")]
+struct JoinRequestHtml<'a> {
+    m: &'a JoinRequest,
+}
+email!(JoinRequest, JoinRequestText, JoinRequestHtml, |m| format!(
+    "{} asked to join {}",
+    m.requester_name, m.workspace
+));
+
+/// To the requester: approved, or declined.
+pub struct JoinOutcome {
+    pub first_name: String,
+    pub workspace: String,
+    pub approved: bool,
+    pub decided_by: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/join_outcome.txt")]
+struct JoinOutcomeText<'a> {
+    m: &'a JoinOutcome,
+}
+#[derive(Template)]
+#[template(path = "emails/join_outcome.html")]
+struct JoinOutcomeHtml<'a> {
+    m: &'a JoinOutcome,
+}
+email!(
+    JoinOutcome,
+    JoinOutcomeText,
+    JoinOutcomeHtml,
+    |m| if m.approved {
+        format!("You can now use {}", m.workspace)
+    } else {
+        format!("Your request to join {} was declined", m.workspace)
+    }
+);
+
+/// To someone an admin took out of a workspace.
+pub struct RemovedFromWorkspace {
+    pub first_name: String,
+    pub workspace: String,
+    pub removed_by: String,
+}
+#[derive(Template)]
+#[template(path = "emails/removed_from_workspace.txt")]
+struct RemovedFromWorkspaceText<'a> {
+    m: &'a RemovedFromWorkspace,
+}
+#[derive(Template)]
+#[template(path = "emails/removed_from_workspace.html")]
+struct RemovedFromWorkspaceHtml<'a> {
+    m: &'a RemovedFromWorkspace,
+}
+email!(
+    RemovedFromWorkspace,
+    RemovedFromWorkspaceText,
+    RemovedFromWorkspaceHtml,
+    |m| format!("You have been removed from {}", m.workspace)
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

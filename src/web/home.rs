@@ -1,11 +1,12 @@
-//! `GET /`: the signed-in person's home (their personal "My Workspace" until workspaces land);
-//! signed-out visitors are sent to sign in.
+//! `GET /`: the home of the current workspace (or the personal "My Workspace"); signed-out
+//! visitors are sent to sign in.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
 use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::workspaces::Workspace;
 use crate::error::AppResult;
 use crate::startup::AppState;
 use crate::web::layout::Layout;
@@ -20,6 +21,9 @@ struct HomePage {
     layout: Layout,
     first_name: String,
     organisations: Vec<Organisation>,
+    /// The workspace chosen in the switcher; `None` is "My Workspace".
+    workspace: Option<Workspace>,
+    pending: bool,
 }
 
 async fn home_page(
@@ -33,8 +37,14 @@ async fn home_page(
     })
     .await?;
     crate::web::render(&HomePage {
-        layout: Layout::signed_in(&session, &current.user)?,
+        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
         first_name: current.user.first_name.clone(),
         organisations,
+        workspace: current.nav.current.as_ref().map(|(w, _)| w.clone()),
+        pending: current
+            .nav
+            .current
+            .as_ref()
+            .is_some_and(|(_, m)| !m.is_approved()),
     })
 }

@@ -1,19 +1,96 @@
-//! What every page's layout needs: the CSRF token for its forms, who is signed in (for the
-//! header and the workspace switcher), and a one-time confirmation message.
+//! What every page's layout needs: the CSRF token for its forms, who is signed in, the
+//! workspace switcher (bottom left) with each workspace's status, the prompt admins see while
+//! people wait for approval, and a one-time confirmation message.
+
+use diesel::PgConnection;
 
 use crate::auth::TypedSession;
 use crate::db::models::users::User;
+use crate::db::models::workspace_members::{self, Membership};
+use crate::db::models::workspaces::Workspace;
+use crate::domain::WorkspaceId;
 use crate::error::AppResult;
 
 pub struct Layout {
     pub csrf_token: String,
     pub user: Option<NavUser>,
     pub flash: Option<String>,
+    pub switcher: Vec<SwitcherItem>,
+    pub prompt: Option<Prompt>,
 }
 
 pub struct NavUser {
     pub name: String,
     pub email: String,
+}
+
+/// One line of the switcher: "My Workspace" (id "personal") or a workspace with its status.
+#[derive(Clone)]
+pub struct SwitcherItem {
+    pub id: String,
+    pub name: String,
+    pub status: Option<&'static str>,
+    pub pending: bool,
+    pub current: bool,
+}
+
+/// "2 people waiting for approval", linking to the first workspace's Users page.
+#[derive(Clone)]
+pub struct Prompt {
+    pub text: String,
+    pub href: String,
+}
+
+/// The signed-in user's workspaces, loaded with the user by the `CurrentUser` guard.
+#[derive(Clone, Default)]
+pub struct Navigation {
+    pub items: Vec<SwitcherItem>,
+    pub prompt: Option<Prompt>,
+    /// The workspace chosen in the switcher, if it is still theirs; `None` is "My Workspace".
+    pub current: Option<(Workspace, Membership)>,
+}
+
+impl Navigation {
+    pub fn load(
+        conn: &mut PgConnection,
+        user: &User,
+        chosen: Option<WorkspaceId>,
+    ) -> AppResult<Self> {
+        let workspaces = workspace_members::of_user(conn, user.id)?;
+        let current = chosen.and_then(|id| workspaces.iter().find(|(w, _)| w.id == id).cloned());
+        let mut items = vec![SwitcherItem {
+            id: "personal".into(),
+            name: "My Workspace".into(),
+            status: None,
+            pending: false,
+            current: current.is_none(),
+        }];
+        items.extend(workspaces.iter().map(|(w, m)| SwitcherItem {
+            id: w.id.to_string(),
+            name: w.name.clone(),
+            status: Some(if m.is_approved() {
+                "Approved"
+            } else {
+                "Pending approval"
+            }),
+            pending: !m.is_approved(),
+            current: current.as_ref().is_some_and(|(c, _)| c.id == w.id),
+        }));
+        let pending = workspace_members::pending_for_admin(conn, user.id)?;
+        let waiting: i64 = pending.iter().map(|(_, n)| n).sum();
+        let prompt = pending.first().map(|(first, _)| Prompt {
+            text: format!(
+                "{waiting} {} waiting for approval",
+                if waiting == 1 { "person" } else { "people" }
+            ),
+            href: format!("/workspaces/{first}/settings/users"),
+        });
+        Ok(Self {
+            items,
+            prompt,
+            current,
+        })
+    }
 }
 
 impl Layout {
@@ -23,23 +100,27 @@ impl Layout {
             csrf_token: String::new(),
             user: None,
             flash: None,
+            switcher: Vec::new(),
+            prompt: None,
         }
     }
 
     pub fn anonymous(session: &TypedSession) -> AppResult<Self> {
         Ok(Self {
             csrf_token: session.csrf_token()?,
-            user: None,
             flash: session.take_flash(),
+            ..Self::bare()
         })
     }
 
-    pub fn signed_in(session: &TypedSession, user: &User) -> AppResult<Self> {
+    pub fn signed_in(session: &TypedSession, user: &User, nav: &Navigation) -> AppResult<Self> {
         Ok(Self {
             user: Some(NavUser {
                 name: user.full_name(),
                 email: user.email.clone(),
             }),
+            switcher: nav.items.clone(),
+            prompt: nav.prompt.clone(),
             ..Self::anonymous(session)?
         })
     }

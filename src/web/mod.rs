@@ -9,6 +9,7 @@ pub mod home;
 pub mod layout;
 pub mod security_headers;
 pub mod setup;
+pub mod workspaces;
 
 use actix_web::web::ServiceConfig;
 use actix_web::{http::header, HttpRequest, HttpResponse};
@@ -22,6 +23,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(auth::config)
         .configure(setup::config)
         .configure(home::config)
+        .configure(workspaces::config)
         .configure(dev_mailbox::config);
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
-use crate::domain::{OrganisationId, UserId};
+use crate::domain::{OrganisationId, UserId, WorkspaceId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -15,7 +15,7 @@ pub struct AuditEvent {
     pub action: String,
     pub target_user_id: Option<UserId>,
     pub organisation_id: Option<OrganisationId>,
-    pub workspace_id: Option<uuid::Uuid>,
+    pub workspace_id: Option<WorkspaceId>,
     pub ip_address: Option<String>,
     pub detail: String,
 }
@@ -28,7 +28,7 @@ pub struct NewAuditEvent {
     pub actor_user_id: Option<UserId>,
     pub target_user_id: Option<UserId>,
     pub organisation_id: Option<OrganisationId>,
-    pub workspace_id: Option<uuid::Uuid>,
+    pub workspace_id: Option<WorkspaceId>,
     pub ip_address: Option<String>,
     pub detail: String,
 }
@@ -61,6 +61,11 @@ impl NewAuditEvent {
         self
     }
 
+    pub fn workspace(mut self, workspace: WorkspaceId) -> Self {
+        self.workspace_id = Some(workspace);
+        self
+    }
+
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = detail.into();
         self
@@ -76,6 +81,20 @@ pub fn record(conn: &mut PgConnection, event: &NewAuditEvent) -> QueryResult<usi
 pub fn for_user(conn: &mut PgConnection, user: UserId, limit: i64) -> QueryResult<Vec<AuditEvent>> {
     audit_events::table
         .filter(audit_events::target_user_id.eq(user))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// A workspace's history, newest first.
+pub fn for_workspace(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    audit_events::table
+        .filter(audit_events::workspace_id.eq(workspace))
         .order(audit_events::id.desc())
         .limit(limit)
         .select(AuditEvent::as_select())

@@ -12,3 +12,5 @@ pub mod throttles;
 pub mod tokens;
 pub mod totp;
 pub mod users;
+pub mod workspace_members;
+pub mod workspaces;

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{role_assignments, roles};
-use crate::domain::{OrganisationId, RoleId, UserId};
+use crate::domain::{OrganisationId, RoleId, UserId, WorkspaceId};
 
 pub const TRUST_ADMINISTRATOR: &str = "Trust administrator";
 
@@ -79,4 +79,38 @@ pub fn organisation_wide_of(
         .filter(role_assignments::scope_workspace_id.is_null())
         .select(Role::as_select())
         .load(conn)
+}
+
+/// Whether `user` holds "manage workspaces" for this workspace: organisation-wide, or scoped to
+/// exactly this workspace.
+pub fn manages_workspace(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+    workspace: WorkspaceId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        roles::table
+            .inner_join(role_assignments::table)
+            .filter(role_assignments::organisation_id.eq(org))
+            .filter(role_assignments::user_id.eq(user))
+            .filter(roles::manage_workspaces.eq(true))
+            .filter(
+                role_assignments::scope_workspace_id
+                    .is_null()
+                    .or(role_assignments::scope_workspace_id.eq(workspace)),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// Whether `user` holds "manage workspaces" across the whole organisation.
+pub fn manages_all_workspaces(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<bool> {
+    Ok(organisation_wide_of(conn, org, user)?
+        .iter()
+        .any(|r| r.manage_workspaces))
 }

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use crate::auth::{password, throttle, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::sessions;
-use crate::db::models::users::{self, User};
+use crate::db::models::users;
 use crate::domain::Password;
 use crate::error::AppResult;
 use crate::mail::{self, messages};
@@ -41,7 +41,7 @@ pub async fn change_password_form(
     current: CurrentUser,
 ) -> AppResult<HttpResponse> {
     crate::web::render(&ChangePasswordPage {
-        layout: Layout::signed_in(&session, &current.user)?,
+        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
         errors: FormErrors::default(),
     })
 }
@@ -49,14 +49,14 @@ pub async fn change_password_form(
 /// The form again with its errors; the typed passwords are never sent back.
 fn refuse(
     session: &TypedSession,
-    user: &User,
+    current: &CurrentUser,
     status: StatusCode,
     errors: FormErrors,
 ) -> AppResult<HttpResponse> {
     crate::web::render_with(
         status,
         &ChangePasswordPage {
-            layout: Layout::signed_in(session, user)?,
+            layout: Layout::signed_in(session, &current.user, &current.nav)?,
             errors,
         },
     )
@@ -70,7 +70,7 @@ pub async fn change_password(
     form: web::Form<ChangePasswordForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
-    let user = current.user;
+    let user = current.user.clone();
     let ip = crate::web::client_ip(&req);
     let account_key = throttle::account_key(&user.email);
 
@@ -81,7 +81,7 @@ pub async fn change_password(
     if let Some(message) = throttle::message(verdict) {
         let mut errors = FormErrors::default();
         errors.add("current_password", message);
-        return refuse(&session, &user, StatusCode::TOO_MANY_REQUESTS, errors);
+        return refuse(&session, &current, StatusCode::TOO_MANY_REQUESTS, errors);
     }
 
     let matches = password::verify(
@@ -109,7 +109,7 @@ pub async fn change_password(
         errors.add("password", SAME_AS_CURRENT);
     }
     let Some(new_password) = new_password.filter(|_| errors.is_empty()) else {
-        return refuse(&session, &user, StatusCode::UNPROCESSABLE_ENTITY, errors);
+        return refuse(&session, &current, StatusCode::UNPROCESSABLE_ENTITY, errors);
     };
 
     let new_hash = password::hash(new_password).await?;

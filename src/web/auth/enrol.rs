@@ -145,7 +145,7 @@ pub async fn enrol(
     }
     let next = session.complete_sign_in(user)?;
     crate::web::render(&RecoveryCodesPage {
-        layout: Layout::signed_in(&session, &pending.user)?,
+        layout: Layout::signed_in(&session, &pending.user, &Default::default())?,
         codes,
         continue_to: after_sign_in(next),
     })

@@ -1,0 +1,133 @@
+//! Who may do what, in one place. Each rule is a function a handler calls before it touches
+//! data; each reads the rows it needs by the ids in the path *and* the caller's id, so another
+//! organisation's ids answer 404 exactly like ids that do not exist.
+
+use diesel::PgConnection;
+
+use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::roles;
+use crate::db::models::users::User;
+use crate::db::models::workspace_members::{self, Membership};
+use crate::db::models::workspaces::{self, Workspace};
+use crate::domain::{EmailAddress, OrganisationId, WorkspaceId};
+use crate::error::{AppError, AppResult};
+
+/// An organisation the user belongs to.
+pub fn member_organisation(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    if !organisations::is_member(conn, org, user.id)? {
+        return Err(AppError::NotFound);
+    }
+    Ok(organisations::find(conn, org)?)
+}
+
+/// An organisation the user may join: its allowed domains admit their address.
+pub fn joinable_organisation(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    let email = EmailAddress::parse(&user.email).map_err(|_| AppError::NotFound)?;
+    if !organisations::admitting(conn, &email)?.contains(&org) {
+        return Err(AppError::NotFound);
+    }
+    Ok(organisations::find(conn, org)?)
+}
+
+/// Whether members of `org` may create workspaces, or this user manages workspaces there.
+pub fn may_create_workspace(
+    conn: &mut PgConnection,
+    user: &User,
+    org: &Organisation,
+) -> AppResult<bool> {
+    Ok(org.members_may_create_workspaces || roles::manages_all_workspaces(conn, org.id, user.id)?)
+}
+
+/// A live workspace as one user sees it.
+pub struct WorkspaceAccess {
+    pub workspace: Workspace,
+    pub membership: Option<Membership>,
+    /// An approved admin, or the holder of a "manage workspaces" role covering it.
+    pub manages: bool,
+}
+
+impl WorkspaceAccess {
+    pub fn is_approved(&self) -> bool {
+        self.membership
+            .as_ref()
+            .is_some_and(Membership::is_approved)
+    }
+
+    pub fn is_pending(&self) -> bool {
+        self.membership.as_ref().is_some_and(|m| !m.is_approved())
+    }
+}
+
+/// A live workspace the user can see at all: one of their organisation's, or one they belong to
+/// (guests from outside the organisation). Anything else is 404.
+pub fn workspace(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<WorkspaceAccess> {
+    let workspace = workspaces::find_live(conn, id)?;
+    let membership = workspace_members::find(conn, id, user.id)?;
+    let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?;
+    let is_guest = membership
+        .as_ref()
+        .is_some_and(|m| m.role == workspace_members::GUEST);
+    if !in_organisation && membership.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let manages = membership.as_ref().is_some_and(Membership::is_admin)
+        || (in_organisation
+            && !is_guest
+            && roles::manages_workspace(conn, workspace.organisation_id, user.id, id)?);
+    Ok(WorkspaceAccess {
+        workspace,
+        membership,
+        manages,
+    })
+}
+
+/// "May approve, decline, remove members and change roles in this workspace."
+pub fn manage_members(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<WorkspaceAccess> {
+    let access = workspace(conn, user, id)?;
+    if !access.manages {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}
+
+/// "May ask to join": a member of the workspace's organisation.
+pub fn request_to_join(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<WorkspaceAccess> {
+    let access = workspace(conn, user, id)?;
+    if !organisations::is_member(conn, access.workspace.organisation_id, user.id)? {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}
+
+/// "May see the workspace's settings and people": an approved member, or a manager.
+pub fn see_members(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<WorkspaceAccess> {
+    let access = workspace(conn, user, id)?;
+    if !(access.is_approved() || access.manages || access.is_pending()) {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}

@@ -1,0 +1,214 @@
+//! The `workspace_members` table: who belongs to a workspace, pending or approved, with which
+//! role, and who caused it. Changes that race (two admins deciding one request) are conditional
+//! statements, so exactly one of them takes effect.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::models::users::User;
+use crate::db::models::workspaces::Workspace;
+use crate::db::schema::{users, workspace_members, workspaces};
+use crate::domain::{UserId, WorkspaceId};
+
+pub const PENDING: &str = "pending";
+pub const APPROVED: &str = "approved";
+pub const ADMIN: &str = "admin";
+pub const MEMBER: &str = "member";
+pub const GUEST: &str = "guest";
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = workspace_members)]
+pub struct Membership {
+    pub workspace_id: WorkspaceId,
+    pub user_id: UserId,
+    pub status: String,
+    pub role: String,
+    pub request_message: String,
+    pub requested_at: DateTime<Utc>,
+    pub approved_at: Option<DateTime<Utc>>,
+    pub approved_by: Option<UserId>,
+    pub invited_by: Option<UserId>,
+}
+
+impl Membership {
+    pub fn is_approved(&self) -> bool {
+        self.status == APPROVED
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.is_approved() && self.role == ADMIN
+    }
+}
+
+pub fn find(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+) -> QueryResult<Option<Membership>> {
+    workspace_members::table
+        .find((workspace, user))
+        .select(Membership::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Adds a membership; `None` when the person already has one in this workspace.
+pub fn insert(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    status: &str,
+    role: &str,
+    message: &str,
+    approved_by: Option<UserId>,
+) -> QueryResult<Option<Membership>> {
+    diesel::insert_into(workspace_members::table)
+        .values((
+            workspace_members::workspace_id.eq(workspace),
+            workspace_members::user_id.eq(user),
+            workspace_members::status.eq(status),
+            workspace_members::role.eq(role),
+            workspace_members::request_message.eq(message),
+            workspace_members::approved_at.eq((status == APPROVED).then(Utc::now)),
+            workspace_members::approved_by.eq(approved_by),
+        ))
+        .on_conflict_do_nothing()
+        .returning(Membership::as_returning())
+        .get_result(conn)
+        .optional()
+}
+
+/// Approves a pending request; false when it was already handled (or never existed).
+pub fn approve(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    by: UserId,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        workspace_members::table
+            .find((workspace, user))
+            .filter(workspace_members::status.eq(PENDING)),
+    )
+    .set((
+        workspace_members::status.eq(APPROVED),
+        workspace_members::approved_at.eq(diesel::dsl::now),
+        workspace_members::approved_by.eq(by),
+    ))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// Declines a pending request by removing it; false when it was already handled.
+pub fn decline(conn: &mut PgConnection, workspace: WorkspaceId, user: UserId) -> QueryResult<bool> {
+    let deleted = diesel::delete(
+        workspace_members::table
+            .find((workspace, user))
+            .filter(workspace_members::status.eq(PENDING)),
+    )
+    .execute(conn)?;
+    Ok(deleted == 1)
+}
+
+pub fn remove(conn: &mut PgConnection, workspace: WorkspaceId, user: UserId) -> QueryResult<bool> {
+    Ok(diesel::delete(workspace_members::table.find((workspace, user))).execute(conn)? == 1)
+}
+
+pub fn set_role(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: &str,
+) -> QueryResult<bool> {
+    let updated = diesel::update(
+        workspace_members::table
+            .find((workspace, user))
+            .filter(workspace_members::status.eq(APPROVED)),
+    )
+    .set(workspace_members::role.eq(role))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+pub fn approved_admin_count(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<i64> {
+    workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .filter(workspace_members::status.eq(APPROVED))
+        .filter(workspace_members::role.eq(ADMIN))
+        .count()
+        .get_result(conn)
+}
+
+pub fn member_count(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<i64> {
+    workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .count()
+        .get_result(conn)
+}
+
+/// Everyone in the workspace with their account, approved first, then by name.
+pub fn with_users(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+) -> QueryResult<Vec<(Membership, User)>> {
+    workspace_members::table
+        .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .order((
+            workspace_members::status.asc(),
+            users::first_name,
+            users::surname,
+        ))
+        .select((Membership::as_select(), User::as_select()))
+        .load(conn)
+}
+
+/// The approved admins' accounts (who to tell about a request).
+pub fn admins(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<Vec<User>> {
+    workspace_members::table
+        .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .filter(workspace_members::status.eq(APPROVED))
+        .filter(workspace_members::role.eq(ADMIN))
+        .filter(users::deactivated_at.is_null())
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// The user's live workspaces with their membership, by name (the switcher).
+pub fn of_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<(Workspace, Membership)>> {
+    workspaces::table
+        .inner_join(workspace_members::table)
+        .filter(workspace_members::user_id.eq(user))
+        .filter(workspaces::archived_at.is_null())
+        .order(workspaces::name)
+        .select((Workspace::as_select(), Membership::as_select()))
+        .load(conn)
+}
+
+/// Pending requests in the live workspaces this user administers: (workspace, count).
+pub fn pending_for_admin(
+    conn: &mut PgConnection,
+    admin: UserId,
+) -> QueryResult<Vec<(WorkspaceId, i64)>> {
+    let administered: Vec<WorkspaceId> = workspace_members::table
+        .inner_join(workspaces::table)
+        .filter(workspace_members::user_id.eq(admin))
+        .filter(workspace_members::status.eq(APPROVED))
+        .filter(workspace_members::role.eq(ADMIN))
+        .filter(workspaces::archived_at.is_null())
+        .select(workspace_members::workspace_id)
+        .load(conn)?;
+    workspace_members::table
+        .filter(workspace_members::workspace_id.eq_any(&administered))
+        .filter(workspace_members::status.eq(PENDING))
+        .group_by(workspace_members::workspace_id)
+        .select((workspace_members::workspace_id, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+/// Removes every remaining membership (the workspace is being archived).
+pub fn remove_all(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<usize> {
+    diesel::delete(workspace_members::table.filter(workspace_members::workspace_id.eq(workspace)))
+        .execute(conn)
+}

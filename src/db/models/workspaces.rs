@@ -1,0 +1,120 @@
+//! The `workspaces` table: team workspaces inside an organisation.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{specialties, workspace_members, workspaces};
+use crate::domain::{OrganisationId, UserId, WorkspaceId};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = workspaces)]
+pub struct Workspace {
+    pub id: WorkspaceId,
+    pub organisation_id: OrganisationId,
+    pub name: String,
+    pub specialty_code: String,
+    pub description: String,
+    pub invite_policy: String,
+    pub guests_allowed: bool,
+    pub created_by: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = workspaces)]
+pub struct NewWorkspace<'a> {
+    pub id: WorkspaceId,
+    pub organisation_id: OrganisationId,
+    pub name: &'a str,
+    pub specialty_code: &'a str,
+    pub description: &'a str,
+    pub created_by: Option<UserId>,
+}
+
+/// A live workspace as the discovery page lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub workspace: Workspace,
+    pub specialty: String,
+    pub approved_members: i64,
+}
+
+pub fn insert(conn: &mut PgConnection, new: &NewWorkspace) -> QueryResult<Workspace> {
+    diesel::insert_into(workspaces::table)
+        .values(new)
+        .returning(Workspace::as_returning())
+        .get_result(conn)
+}
+
+/// A live (not archived) workspace.
+pub fn find_live(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Workspace> {
+    workspaces::table
+        .find(id)
+        .filter(workspaces::archived_at.is_null())
+        .select(Workspace::as_select())
+        .first(conn)
+}
+
+/// Locks the workspace row for the rest of the transaction: membership changes that must not
+/// leave a workspace without an admin take this lock first, so they run one after another.
+pub fn lock(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Workspace> {
+    workspaces::table
+        .find(id)
+        .filter(workspaces::archived_at.is_null())
+        .select(Workspace::as_select())
+        .for_update()
+        .first(conn)
+}
+
+pub fn name_taken(conn: &mut PgConnection, org: OrganisationId, name: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        workspaces::table
+            .filter(workspaces::organisation_id.eq(org))
+            .filter(workspaces::archived_at.is_null())
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(")
+                    .bind::<diesel::sql_types::Text, _>(name)
+                    .sql(")"),
+            ),
+    ))
+    .get_result(conn)
+}
+
+/// The organisation's live workspaces with their specialty and approved member count.
+pub fn listed_in(conn: &mut PgConnection, org: OrganisationId) -> QueryResult<Vec<Listed>> {
+    let rows: Vec<(Workspace, String)> = workspaces::table
+        .inner_join(specialties::table)
+        .filter(workspaces::organisation_id.eq(org))
+        .filter(workspaces::archived_at.is_null())
+        .order(workspaces::name)
+        .select((Workspace::as_select(), specialties::name))
+        .load(conn)?;
+    let ids: Vec<WorkspaceId> = rows.iter().map(|(w, _)| w.id).collect();
+    let counts: Vec<(WorkspaceId, i64)> = workspace_members::table
+        .filter(workspace_members::workspace_id.eq_any(&ids))
+        .filter(workspace_members::status.eq("approved"))
+        .group_by(workspace_members::workspace_id)
+        .select((workspace_members::workspace_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(workspace, specialty)| {
+            let approved_members = counts
+                .iter()
+                .find(|(id, _)| *id == workspace.id)
+                .map_or(0, |(_, n)| *n);
+            Listed {
+                workspace,
+                specialty,
+                approved_members,
+            }
+        })
+        .collect())
+}
+
+pub fn archive(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<usize> {
+    diesel::update(workspaces::table.find(id))
+        .set(workspaces::archived_at.eq(diesel::dsl::now))
+        .execute(conn)
+}

@@ -1,0 +1,53 @@
+//! Organisations and workspaces: joining an organisation, discovering and creating workspaces,
+//! the switcher, asking to join, approval, the Users page, roles and leaving.
+
+pub mod discover;
+pub mod members;
+pub mod membership;
+pub mod organisations;
+pub mod settings;
+pub mod switcher;
+
+use actix_web::web;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/organisations",
+        web::get().to(organisations::organisations_page),
+    )
+    .route(
+        "/organisations/{org_id}/join",
+        web::post().to(organisations::join),
+    )
+    .route(
+        "/organisations/{org_id}/workspaces",
+        web::get().to(discover::discover_page),
+    )
+    .route(
+        "/organisations/{org_id}/workspaces",
+        web::post().to(discover::create),
+    )
+    .route(
+        "/organisations/{org_id}/examples/join",
+        web::post().to(discover::join_example),
+    )
+    .route("/workspaces", web::get().to(switcher::workspaces_page))
+    .route("/workspaces/{id}/switch", web::post().to(switcher::switch))
+    .route(
+        "/workspaces/{id}/join",
+        web::post().to(membership::request_to_join),
+    )
+    .route("/workspaces/{id}/leave", web::post().to(membership::leave))
+    .route(
+        "/workspaces/{id}/members/{user_id}/{action}",
+        web::post().to(members::act),
+    )
+    .route(
+        "/workspaces/{id}/settings",
+        web::get().to(settings::settings_page),
+    )
+    .route(
+        "/workspaces/{id}/settings/users",
+        web::get().to(settings::users_page),
+    );
+}
