@@ -205,14 +205,24 @@ impl TestApp {
 
     /// A verified, active account with `PASSWORD`, not yet enrolled in two-factor.
     pub fn create_user(&self, org: OrganisationId, email: &str) -> TestUser {
+        self.create_named_user(org, email, "Amy", "Okonkwo")
+    }
+
+    pub fn create_named_user(
+        &self,
+        org: OrganisationId,
+        email: &str,
+        first_name: &str,
+        surname: &str,
+    ) -> TestUser {
         let id = staffroom::cli::create_user(
             &self.pool,
             &self.base_url,
             staffroom::cli::NewAccount {
                 org,
                 email: email.into(),
-                first_name: "Amy".into(),
-                surname: "Okonkwo".into(),
+                first_name: first_name.into(),
+                surname: surname.into(),
                 trust_admin: false,
                 password: Some(PASSWORD.into()),
             },
@@ -238,9 +248,31 @@ impl TestApp {
         user
     }
 
+    /// Someone in `org`, enrolled and signed in in a browser of their own.
+    pub async fn person(
+        &self,
+        org: OrganisationId,
+        email: &str,
+        first_name: &str,
+        surname: &str,
+    ) -> Person {
+        let mut user = self.create_named_user(org, email, first_name, surname);
+        let browser = self.new_browser();
+        browser.log_in(&user.email, &user.password).await;
+        let (secret, _codes) = browser.enrol().await;
+        user.totp_secret = Some(secret);
+        Person { user, browser }
+    }
+
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }
+}
+
+/// A signed-in person and their browser.
+pub struct Person {
+    pub user: TestUser,
+    pub browser: Browser,
 }
 
 #[allow(dead_code)]

@@ -9,3 +9,4 @@ mod mail;
 mod password_change;
 mod security;
 mod sign_in;
+mod workspaces;

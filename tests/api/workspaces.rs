@@ -1,0 +1,652 @@
+//! Organisations and workspaces: discovery, creation, asking to join, approval, the Users page,
+//! roles, leaving, and who may do what across workspaces and organisations.
+
+use crate::helpers::*;
+
+/// Creates a workspace as `admin` and returns its id.
+async fn create_workspace(
+    admin: &Person,
+    org: staffroom::domain::OrganisationId,
+    name: &str,
+) -> String {
+    let page = format!("/organisations/{org}/workspaces");
+    admin
+        .browser
+        .submit(
+            &page,
+            &page,
+            &[
+                ("name", name),
+                ("specialty", "501"),
+                ("description", "Ward 2 team"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/");
+    let id: String = {
+        let listing = admin.browser.get("/workspaces").await.body;
+        let marker = "action=\"/workspaces/";
+        listing
+            .match_indices(marker)
+            .map(|(i, _)| {
+                listing[i + marker.len()..]
+                    .split('/')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .find(|id| id != "personal")
+            .expect("the new workspace is in the switcher")
+    };
+    id
+}
+
+/// Whether the workspace is in this person's switcher.
+async fn in_switcher(person: &Person, ws: &str) -> bool {
+    person
+        .browser
+        .get("/workspaces")
+        .await
+        .body
+        .contains(&format!("action=\"/workspaces/{ws}/switch\""))
+}
+
+fn users_page(ws: &str) -> String {
+    format!("/workspaces/{ws}/settings/users")
+}
+
+#[actix_web::test]
+async fn a_clinician_asks_to_join_the_admin_approves_and_the_clinician_switches_then_leaves() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+
+    // Dave finds it and asks to join with a message.
+    let discover = dave
+        .browser
+        .get(&format!("/organisations/{org}/workspaces"))
+        .await;
+    assert_eq!(discover.status, 200);
+    assert!(discover
+        .body
+        .contains("<td class=\"nhsuk-table__cell\">Maternity - Ward 2</td>"));
+    assert!(discover.body.contains("Obstetrics"));
+    assert!(discover
+        .body
+        .contains("Pick the workspace specific to your team"));
+    dave.browser
+        .post(
+            &format!("/workspaces/{ws}/join"),
+            &[("message", "New registrar on Ward 2")],
+        )
+        .await
+        .assert_redirect_to("/");
+    let home = dave.browser.get("/").await;
+    assert!(home.body.contains("Pending approval"));
+
+    // Amy is emailed and prompted on every page.
+    let request = app.smtp.wait_for("amy@nhs.net").await;
+    assert_eq!(
+        request.subject(),
+        "Dave Patel asked to join Maternity - Ward 2"
+    );
+    assert!(request.text().contains("New registrar on Ward 2"));
+    assert_eq!(
+        request.link_to("/settings/users"),
+        format!("{}{}", app.base_url, users_page(&ws))
+    );
+    for path in ["/", "/workspaces", "/account/password"] {
+        assert!(
+            amy.browser
+                .get(path)
+                .await
+                .body
+                .contains("1 person waiting for approval"),
+            "{path}"
+        );
+    }
+    assert!(!dave
+        .browser
+        .get("/")
+        .await
+        .body
+        .contains("waiting for approval</a>"));
+
+    let users = amy.browser.get(&users_page(&ws)).await;
+    assert!(users.body.contains("New registrar on Ward 2"));
+    let dave_id = dave.user.id.to_string();
+    amy.browser
+        .post(&format!("/workspaces/{ws}/members/{dave_id}/approve"), &[])
+        .await
+        .assert_redirect_to(&users_page(&ws));
+    assert!(!amy
+        .browser
+        .get("/")
+        .await
+        .body
+        .contains("waiting for approval"));
+
+    let outcome = app.smtp.wait_for("dave@nhs.net").await;
+    assert_eq!(outcome.subject(), "You can now use Maternity - Ward 2");
+    let switcher = dave.browser.get("/workspaces").await;
+    assert!(switcher.body.contains("Approved"));
+    dave.browser
+        .post(&format!("/workspaces/{ws}/switch"), &[])
+        .await
+        .assert_redirect_to("/");
+    let home = dave.browser.get("/").await;
+    assert!(home
+        .body
+        .contains("<h1 class=\"nhsuk-heading-xl\">Maternity - Ward 2</h1>"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'member_approved' AND detail = 'Dave Patel approved by Amy Okonkwo'"),
+        1
+    );
+
+    // Users → Actions → Leave workspace.
+    dave.browser
+        .post(&format!("/workspaces/{ws}/leave"), &[])
+        .await
+        .assert_redirect_to("/");
+    assert!(!in_switcher(&dave, &ws).await);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'member_left'"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn someone_outside_the_organisation_cannot_see_or_join_its_workspaces() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let other = app.create_org("Riverside Practice", &["riverside.example"]);
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let eve = app
+        .person(other, "eve@riverside.example", "Eve", "Mallory")
+        .await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+
+    assert_eq!(
+        eve.browser
+            .get(&format!("/organisations/{org}/workspaces"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        eve.browser
+            .post(&format!("/workspaces/{ws}/join"), &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(eve.browser.get(&users_page(&ws)).await.status, 404);
+    assert_eq!(
+        eve.browser
+            .get(&format!("/workspaces/{ws}/settings"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        eve.browser
+            .post(&format!("/workspaces/{ws}/switch"), &[])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        eve.browser
+            .post(&format!("/organisations/{org}/join"), &[])
+            .await
+            .status,
+        404
+    );
+    let page = format!("/organisations/{org}/workspaces");
+    assert_eq!(
+        eve.browser
+            .post(&page, &[("name", "Eve's"), ("specialty", "501")])
+            .await
+            .status,
+        404
+    );
+    assert_eq!(app.count("SELECT count(*) FROM workspace_members"), 1);
+}
+
+#[actix_web::test]
+async fn a_pending_member_sees_no_actions_and_cannot_approve_anyone() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    kim.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+
+    let page = dave.browser.get(&users_page(&ws)).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("/approve"));
+    assert!(!page.body.contains("Kim Lee"));
+    assert!(page.body.contains("Withdraw your request"));
+    let kim_id = kim.user.id.to_string();
+    for action in ["approve", "decline", "remove", "role"] {
+        let response = dave
+            .browser
+            .post(
+                &format!("/workspaces/{ws}/members/{kim_id}/{action}"),
+                &[("role", "admin")],
+            )
+            .await;
+        assert_eq!(response.status, 404, "{action}");
+    }
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspace_members WHERE status = 'pending'"),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn a_member_cannot_approve_and_an_admin_of_one_workspace_cannot_approve_in_another() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ben = app.person(org, "ben@nhs.net", "Ben", "Adeyemi").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ward = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    let theatres = create_workspace(&ben, org, "Theatres").await;
+    // Ben becomes an approved member of Amy's ward.
+    ben.browser
+        .post(&format!("/workspaces/{ward}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ward}/members/{}/approve", ben.user.id),
+            &[],
+        )
+        .await;
+    dave.browser
+        .post(&format!("/workspaces/{ward}/join"), &[])
+        .await;
+
+    let by_member = ben
+        .browser
+        .post(
+            &format!("/workspaces/{ward}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+    assert_eq!(by_member.status, 404);
+    assert!(!ben
+        .browser
+        .get(&users_page(&ward))
+        .await
+        .body
+        .contains("/approve"));
+    // Amy administers the ward, not Ben's theatres.
+    dave.browser
+        .post(&format!("/workspaces/{theatres}/join"), &[])
+        .await;
+    let across = amy
+        .browser
+        .post(
+            &format!("/workspaces/{theatres}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+    assert_eq!(across.status, 404);
+    assert_eq!(app.count("SELECT count(*) FROM workspace_members WHERE user_id = (SELECT id FROM users WHERE email = 'dave@nhs.net') AND status = 'approved'"), 0);
+}
+
+#[actix_web::test]
+async fn declining_emails_the_requester_and_removes_the_pending_membership() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/decline", dave.user.id),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&users_page(&ws));
+
+    let mail = app.smtp.wait_for("dave@nhs.net").await;
+    assert_eq!(
+        mail.subject(),
+        "Your request to join Maternity - Ward 2 was declined"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspace_members WHERE status = 'pending'"),
+        0
+    );
+    assert!(!in_switcher(&dave, &ws).await);
+}
+
+#[actix_web::test]
+async fn a_duplicate_workspace_name_is_refused_with_the_typed_values_kept_but_another_organisation_may_use_it(
+) {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let other = app.create_org("Homerton Healthcare", &["nhs.net"]);
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    create_workspace(&amy, org, "Maternity - Ward 2").await;
+
+    let page = format!("/organisations/{org}/workspaces");
+    let refused = amy
+        .browser
+        .submit(
+            &page,
+            &page,
+            &[
+                ("name", "maternity - ward 2"),
+                ("specialty", "501"),
+                ("description", "Night team"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("already has a workspace called"));
+    assert!(refused.body.contains("value=\"maternity - ward 2\""));
+    assert!(refused.body.contains("Night team"));
+    assert!(refused.body.contains("<option value=\"501\" selected>"));
+
+    amy.browser
+        .post(&format!("/organisations/{other}/join"), &[])
+        .await;
+    let elsewhere = format!("/organisations/{other}/workspaces");
+    amy.browser
+        .submit(
+            &elsewhere,
+            &elsewhere,
+            &[("name", "Maternity - Ward 2"), ("specialty", "501")],
+        )
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspaces WHERE name = 'Maternity - Ward 2'"),
+        2
+    );
+}
+
+#[actix_web::test]
+async fn joining_an_example_workspace_creates_it_with_the_joiner_as_admin() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let page = amy
+        .browser
+        .get(&format!("/organisations/{org}/workspaces"))
+        .await;
+    assert!(page.body.contains("Example workspaces"));
+    assert!(
+        page.body.contains("name=\"specialty\" value=\"420\""),
+        "Paediatrics has no workspace yet"
+    );
+
+    amy.browser
+        .post(
+            &format!("/organisations/{org}/examples/join"),
+            &[("specialty", "420")],
+        )
+        .await
+        .assert_redirect_to("/");
+
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspaces w JOIN workspace_members m ON m.workspace_id = w.id WHERE w.name = 'Paediatrics' AND w.specialty_code = '420' AND m.role = 'admin' AND m.status = 'approved'"),
+        1
+    );
+    let after = amy
+        .browser
+        .get(&format!("/organisations/{org}/workspaces"))
+        .await;
+    assert!(
+        !after.body.contains("name=\"specialty\" value=\"420\""),
+        "no longer an example"
+    );
+}
+
+#[actix_web::test]
+async fn the_last_admin_cannot_leave_while_others_remain_and_the_last_member_leaving_archives_the_workspace(
+) {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+
+    let refused = amy
+        .browser
+        .post(&format!("/workspaces/{ws}/leave"), &[])
+        .await;
+    assert_eq!(refused.status, 409);
+    assert!(refused.body.contains("You are the only admin"));
+    let demote_self = amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", amy.user.id),
+            &[("role", "member")],
+        )
+        .await;
+    assert_eq!(demote_self.status, 409);
+
+    // Amy makes Dave an admin, then may leave; Dave, the last member, leaves too.
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", dave.user.id),
+            &[("role", "admin")],
+        )
+        .await
+        .assert_redirect_to(&users_page(&ws));
+    amy.browser
+        .post(&format!("/workspaces/{ws}/leave"), &[])
+        .await
+        .assert_redirect_to("/");
+    dave.browser
+        .post(&format!("/workspaces/{ws}/leave"), &[])
+        .await
+        .assert_redirect_to("/");
+
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspaces WHERE archived_at IS NOT NULL"),
+        1
+    );
+    assert!(!in_switcher(&dave, &ws).await);
+    assert!(!dave
+        .browser
+        .get(&format!("/organisations/{org}/workspaces"))
+        .await
+        .body
+        .contains("<td class=\"nhsuk-table__cell\">Maternity - Ward 2</td>"));
+    assert_eq!(dave.browser.get(&users_page(&ws)).await.status, 404);
+}
+
+#[actix_web::test]
+async fn an_admin_removes_a_member_who_is_emailed() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/remove", dave.user.id),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&users_page(&ws));
+
+    assert_eq!(
+        app.smtp.wait_for_nth("dave@nhs.net", 2).await.subject(),
+        "You have been removed from Maternity - Ward 2"
+    );
+    assert_eq!(
+        dave.browser.get(&users_page(&ws)).await.status,
+        404,
+        "the Users page is for members only"
+    );
+    assert!(!in_switcher(&dave, &ws).await);
+}
+
+#[actix_web::test]
+async fn two_admins_approving_and_declining_one_request_at_once_leave_one_outcome() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ben = app.person(org, "ben@nhs.net", "Ben", "Adeyemi").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    ben.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", ben.user.id),
+            &[],
+        )
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", ben.user.id),
+            &[("role", "admin")],
+        )
+        .await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    let (csrf_a, csrf_b) = (amy.browser.csrf().await, ben.browser.csrf().await);
+    let (approve, decline) = (
+        format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
+        format!("/workspaces/{ws}/members/{}/decline", dave.user.id),
+    );
+
+    let (form_a, form_b) = (
+        [("csrf_token", csrf_a.as_str())],
+        [("csrf_token", csrf_b.as_str())],
+    );
+    let (a, b) = tokio::join!(
+        amy.browser.post_raw(&approve, &form_a),
+        ben.browser.post_raw(&decline, &form_b)
+    );
+
+    let statuses = [a.status, b.status];
+    assert!(
+        statuses.contains(&303) && statuses.contains(&409),
+        "{statuses:?}"
+    );
+    let approved = app.count("SELECT count(*) FROM workspace_members WHERE user_id = (SELECT id FROM users WHERE email = 'dave@nhs.net') AND status = 'approved'");
+    let decided = app.count(
+        "SELECT count(*) FROM audit_events WHERE action IN ('member_approved', 'request_declined') AND target_user_id = (SELECT id FROM users WHERE email = 'dave@nhs.net')",
+    );
+    assert_eq!(decided, 1);
+    assert_eq!(approved, if a.status == 303 { 1 } else { 0 });
+    assert_eq!(
+        app.smtp.settled_count("dave@nhs.net").await,
+        1,
+        "one outcome emailed"
+    );
+}
+
+#[actix_web::test]
+async fn two_last_admins_leaving_or_demoting_each_other_at_once_keep_an_admin() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ben = app.person(org, "ben@nhs.net", "Ben", "Adeyemi").await;
+    let cai = app.person(org, "cai@nhs.net", "Cai", "Jones").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    for p in [&ben, &cai] {
+        p.browser.post(&format!("/workspaces/{ws}/join"), &[]).await;
+        amy.browser
+            .post(
+                &format!("/workspaces/{ws}/members/{}/approve", p.user.id),
+                &[],
+            )
+            .await;
+    }
+    let admins = || {
+        app.count(&format!("SELECT count(*) FROM workspace_members WHERE workspace_id = '{ws}' AND role = 'admin' AND status = 'approved'"))
+    };
+
+    // Demoting each other at once.
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", ben.user.id),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(admins(), 2);
+    let (csrf_a, csrf_b) = (amy.browser.csrf().await, ben.browser.csrf().await);
+    let (demote_ben, demote_amy) = (
+        format!("/workspaces/{ws}/members/{}/role", ben.user.id),
+        format!("/workspaces/{ws}/members/{}/role", amy.user.id),
+    );
+    let form_a = [("role", "member"), ("csrf_token", csrf_a.as_str())];
+    let form_b = [("role", "member"), ("csrf_token", csrf_b.as_str())];
+    let _ = tokio::join!(
+        amy.browser.post_raw(&demote_ben, &form_a),
+        ben.browser.post_raw(&demote_amy, &form_b)
+    );
+    assert_eq!(admins(), 1);
+
+    // Leaving at once (both admins again, Cai stays).
+    let remaining_admin = if app.count(&format!("SELECT count(*) FROM workspace_members WHERE workspace_id = '{ws}' AND user_id = '{}' AND role = 'admin'", amy.user.id)) == 1 { &amy } else { &ben };
+    let other = if std::ptr::eq(remaining_admin, &amy) {
+        &ben
+    } else {
+        &amy
+    };
+    remaining_admin
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", other.user.id),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(admins(), 2);
+    let (csrf_a, csrf_b) = (amy.browser.csrf().await, ben.browser.csrf().await);
+    let leave = format!("/workspaces/{ws}/leave");
+    let (form_a, form_b) = (
+        [("csrf_token", csrf_a.as_str())],
+        [("csrf_token", csrf_b.as_str())],
+    );
+    let (a, b) = tokio::join!(
+        amy.browser.post_raw(&leave, &form_a),
+        ben.browser.post_raw(&leave, &form_b)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 409]);
+    assert_eq!(admins(), 1);
+}
