@@ -24,6 +24,25 @@ pub fn member_organisation(
     Ok(organisations::find(conn, org)?)
 }
 
+/// "May change the organisation's settings": a member holding an organisation-wide role with
+/// "manage users" or "manage workspaces" (the built-in "Trust administrator" has both).
+pub fn administer_organisation(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    if !organisations::is_member(conn, org, user.id)? {
+        return Err(AppError::NotFound);
+    }
+    if !roles::organisation_wide_of(conn, org, user.id)?
+        .iter()
+        .any(|r| r.manage_users || r.manage_workspaces)
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(organisations::find(conn, org)?)
+}
+
 /// An organisation the user may join: its allowed domains admit their address.
 pub fn joinable_organisation(
     conn: &mut PgConnection,
@@ -127,6 +146,19 @@ pub fn see_members(
 ) -> AppResult<WorkspaceAccess> {
     let access = workspace(conn, user, id)?;
     if !(access.is_approved() || access.manages || access.is_pending()) {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}
+
+/// "May read the workspace's history": an approved member, or a manager.
+pub fn see_history(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<WorkspaceAccess> {
+    let access = workspace(conn, user, id)?;
+    if !(access.is_approved() || access.manages) {
         return Err(AppError::NotFound);
     }
     Ok(access)

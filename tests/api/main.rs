@@ -6,6 +6,7 @@ mod cli;
 mod embedded_postgres;
 mod helpers;
 mod mail;
+mod organisation_settings;
 mod password_change;
 mod security;
 mod sign_in;

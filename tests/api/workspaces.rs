@@ -650,3 +650,121 @@ async fn two_last_admins_leaving_or_demoting_each_other_at_once_keep_an_admin() 
     assert_eq!(statuses, [303, 409]);
     assert_eq!(admins(), 1);
 }
+
+#[actix_web::test]
+async fn an_admin_changes_the_workspace_settings_and_a_member_cannot() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+    let settings = format!("/workspaces/{ws}/settings");
+
+    let refused = amy
+        .browser
+        .submit(
+            &settings,
+            &settings,
+            &[("name", " "), ("invite_policy", "admins")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("Enter a name for the workspace"));
+    amy.browser
+        .submit(
+            &settings,
+            &settings,
+            &[
+                ("name", "Maternity - Ward 2 nights"),
+                ("description", "Night team"),
+                ("invite_policy", "admins"),
+            ],
+        )
+        .await
+        .assert_redirect_to(&settings);
+
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspaces WHERE name = 'Maternity - Ward 2 nights' AND invite_policy = 'admins' AND NOT guests_allowed AND description = 'Night team'"),
+        1
+    );
+    let by_member = dave
+        .browser
+        .post(
+            &settings,
+            &[("name", "Taken over"), ("invite_policy", "members")],
+        )
+        .await;
+    assert_eq!(by_member.status, 404);
+    let summary = dave.browser.get(&settings).await;
+    assert!(summary.body.contains("Admins only"));
+    assert!(!summary.body.contains("name=\"invite_policy\""));
+}
+
+#[actix_web::test]
+async fn the_history_shows_who_caused_each_change_and_downloads_as_csv() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let other = app.create_org("Riverside Practice", &["riverside.example"]);
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
+    let eve = app
+        .person(other, "eve@riverside.example", "Eve", "Mallory")
+        .await;
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
+            &[],
+        )
+        .await;
+    kim.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await;
+
+    let history = dave.browser.get(&format!("/workspaces/{ws}/history")).await;
+    assert_eq!(history.status, 200);
+    assert!(history.body.contains("Dave Patel approved by Amy Okonkwo"));
+    assert!(history.body.contains("Kim Lee asked to join"));
+    let csv = dave
+        .browser
+        .get(&format!("/workspaces/{ws}/history.csv"))
+        .await;
+    assert_eq!(
+        csv.headers.get("content-type").unwrap(),
+        "text/csv; charset=utf-8"
+    );
+    assert!(csv.body.starts_with("time,action,detail,address\r\n"));
+    assert!(csv
+        .body
+        .contains("\"member_approved\",\"Dave Patel approved by Amy Okonkwo\""));
+
+    assert_eq!(
+        kim.browser
+            .get(&format!("/workspaces/{ws}/history"))
+            .await
+            .status,
+        404,
+        "pending"
+    );
+    assert_eq!(
+        eve.browser
+            .get(&format!("/workspaces/{ws}/history.csv"))
+            .await
+            .status,
+        404,
+        "another organisation"
+    );
+}

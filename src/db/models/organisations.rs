@@ -70,6 +70,36 @@ pub fn domains(conn: &mut PgConnection, id: OrganisationId) -> QueryResult<Vec<S
         .load(conn)
 }
 
+/// Replaces the organisation's allowed domains and sets whether members may create workspaces.
+pub fn update_settings(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    domains: &[String],
+    members_may_create_workspaces: bool,
+) -> QueryResult<()> {
+    diesel::delete(
+        organisation_domains::table.filter(organisation_domains::organisation_id.eq(org)),
+    )
+    .execute(conn)?;
+    let rows: Vec<_> = domains
+        .iter()
+        .map(|d| {
+            (
+                organisation_domains::organisation_id.eq(org),
+                organisation_domains::domain.eq(d),
+            )
+        })
+        .collect();
+    diesel::insert_into(organisation_domains::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .execute(conn)?;
+    diesel::update(organisations::table.find(org))
+        .set(organisations::members_may_create_workspaces.eq(members_may_create_workspaces))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The organisations whose allowed domains admit this address (a domain admits its subdomains).
 pub fn admitting(
     conn: &mut PgConnection,

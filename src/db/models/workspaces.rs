@@ -118,3 +118,51 @@ pub fn archive(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<usize> {
         .set(workspaces::archived_at.eq(diesel::dsl::now))
         .execute(conn)
 }
+
+/// What a workspace's admins may change on its settings page.
+pub struct SettingsChanges<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub invite_policy: &'a str,
+    pub guests_allowed: bool,
+}
+
+pub fn update_settings(
+    conn: &mut PgConnection,
+    id: WorkspaceId,
+    changes: &SettingsChanges,
+) -> QueryResult<usize> {
+    diesel::update(
+        workspaces::table
+            .find(id)
+            .filter(workspaces::archived_at.is_null()),
+    )
+    .set((
+        workspaces::name.eq(changes.name),
+        workspaces::description.eq(changes.description),
+        workspaces::invite_policy.eq(changes.invite_policy),
+        workspaces::guests_allowed.eq(changes.guests_allowed),
+    ))
+    .execute(conn)
+}
+
+/// Whether another live workspace in the organisation already has this name.
+pub fn name_taken_by_other(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    name: &str,
+    except: WorkspaceId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        workspaces::table
+            .filter(workspaces::organisation_id.eq(org))
+            .filter(workspaces::archived_at.is_null())
+            .filter(workspaces::id.ne(except))
+            .filter(
+                diesel::dsl::sql::<diesel::sql_types::Bool>("lower(name) = lower(")
+                    .bind::<diesel::sql_types::Text, _>(name)
+                    .sql(")"),
+            ),
+    ))
+    .get_result(conn)
+}

@@ -55,6 +55,8 @@ struct DiscoverPage {
     examples: Vec<Specialty>,
     specialties: Vec<Specialty>,
     may_create: bool,
+    /// May change the organisation's settings.
+    administers: bool,
     errors: FormErrors,
     form: CreateForm,
 }
@@ -65,6 +67,7 @@ struct Discovery {
     examples: Vec<Specialty>,
     specialties: Vec<Specialty>,
     may_create: bool,
+    administers: bool,
 }
 
 fn discover(conn: &mut PgConnection, user: &User, org_id: OrganisationId) -> AppResult<Discovery> {
@@ -92,12 +95,18 @@ fn discover(conn: &mut PgConnection, user: &User, org_id: OrganisationId) -> App
         .cloned()
         .collect();
     let may_create = permissions::may_create_workspace(conn, user, &org)?;
+    let administers = match permissions::administer_organisation(conn, user, org.id) {
+        Ok(_) => true,
+        Err(AppError::NotFound) => false,
+        Err(e) => return Err(e),
+    };
     Ok(Discovery {
         org,
         rows,
         examples,
         specialties,
         may_create,
+        administers,
     })
 }
 
@@ -115,6 +124,7 @@ fn page(
         examples: d.examples,
         specialties: d.specialties,
         may_create: d.may_create,
+        administers: d.administers,
         errors,
         form,
     })

@@ -1,9 +1,12 @@
 //! Organisations and workspaces: joining an organisation, discovering and creating workspaces,
-//! the switcher, asking to join, approval, the Users page, roles and leaving.
+//! the switcher, asking to join, approval, the Users page, roles, settings, history and leaving;
+//! and the organisation settings trust administrators change.
 
 pub mod discover;
+pub mod history;
 pub mod members;
 pub mod membership;
+pub mod organisation_settings;
 pub mod organisations;
 pub mod settings;
 pub mod switcher;
@@ -31,6 +34,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         "/organisations/{org_id}/examples/join",
         web::post().to(discover::join_example),
     )
+    .route(
+        "/organisations/{org_id}/settings",
+        web::get().to(organisation_settings::settings_form),
+    )
+    .route(
+        "/organisations/{org_id}/settings",
+        web::post().to(organisation_settings::update),
+    )
     .route("/workspaces", web::get().to(switcher::workspaces_page))
     .route("/workspaces/{id}/switch", web::post().to(switcher::switch))
     .route(
@@ -47,7 +58,19 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::get().to(settings::settings_page),
     )
     .route(
+        "/workspaces/{id}/settings",
+        web::post().to(settings::update_settings),
+    )
+    .route(
         "/workspaces/{id}/settings/users",
         web::get().to(settings::users_page),
+    )
+    .route(
+        "/workspaces/{id}/history",
+        web::get().to(history::history_page),
+    )
+    .route(
+        "/workspaces/{id}/history.csv",
+        web::get().to(history::history_csv),
     );
 }

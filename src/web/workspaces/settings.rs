@@ -1,17 +1,20 @@
-//! `GET /workspaces/{id}/settings` (the workspace's details) and `GET .../settings/users`: its
+//! `GET/POST /workspaces/{id}/settings` (the workspace's details; admins change them) and
+//! `GET .../settings/users`: its
 //! members with role and status, pending requests with their message, and each row's Actions.
 //! Actions are shown to admins only; a pending member sees only how to withdraw their request.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::auth::permissions::{self, WorkspaceAccess};
 use crate::auth::{CurrentUser, TypedSession};
+use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::specialties;
 use crate::db::models::workspace_members::{self, ADMIN};
-use crate::db::models::workspaces::Workspace;
-use crate::domain::{UserId, WorkspaceId};
+use crate::db::models::workspaces::{self, Workspace};
+use crate::domain::{UserId, WorkspaceId, WorkspaceName};
 use crate::error::AppResult;
 use crate::startup::AppState;
 use crate::web::forms::FormErrors;
@@ -47,6 +50,34 @@ struct SettingsPage {
     layout: Layout,
     workspace: Workspace,
     specialty: String,
+    /// Admins get the form; everyone else the summary.
+    manages: bool,
+    errors: FormErrors,
+    form: SettingsForm,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SettingsForm {
+    name: String,
+    description: String,
+    invite_policy: String,
+    guests_allowed: String,
+}
+
+impl SettingsForm {
+    fn from_workspace(w: &Workspace) -> Self {
+        Self {
+            name: w.name.clone(),
+            description: w.description.clone(),
+            invite_policy: w.invite_policy.clone(),
+            guests_allowed: if w.guests_allowed {
+                "yes".into()
+            } else {
+                String::new()
+            },
+        }
+    }
 }
 
 async fn load_users(
@@ -134,14 +165,13 @@ pub async fn users_page_with_error(
     render_users(session, state, current, id, errors, status).await
 }
 
-pub async fn settings_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
-    let (user, id) = (current.user.clone(), id.into_inner());
-    let (access, specialty) = crate::db::run(&state.pool, move |conn| {
+async fn load_settings(
+    state: &AppState,
+    current: &CurrentUser,
+    id: WorkspaceId,
+) -> AppResult<(WorkspaceAccess, String)> {
+    let user = current.user.clone();
+    crate::db::run(&state.pool, move |conn| {
         let access = permissions::see_members(conn, &user, id)?;
         let specialty = specialties::all(conn)?
             .into_iter()
@@ -149,10 +179,110 @@ pub async fn settings_page(
             .map_or_else(String::new, |s| s.name);
         Ok((access, specialty))
     })
-    .await?;
+    .await
+}
+
+pub async fn settings_page(
+    session: TypedSession,
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    id: web::Path<WorkspaceId>,
+) -> AppResult<HttpResponse> {
+    let (access, specialty) = load_settings(&state, &current, id.into_inner()).await?;
     crate::web::render(&SettingsPage {
         layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        manages: access.manages,
+        errors: FormErrors::default(),
+        form: SettingsForm::from_workspace(&access.workspace),
         workspace: access.workspace,
         specialty,
     })
+}
+
+/// `POST /workspaces/{id}/settings`: admins change the name, description, who may invite and
+/// whether guests are allowed.
+pub async fn update_settings(
+    req: HttpRequest,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    id: web::Path<WorkspaceId>,
+    form: web::Form<SettingsForm>,
+) -> AppResult<HttpResponse> {
+    let (user, id, form, ip) = (
+        current.user.clone(),
+        id.into_inner(),
+        form.into_inner(),
+        crate::web::client_ip(&req),
+    );
+    let refused = crate::db::transaction(&state.pool, move |conn| {
+        let ws = workspaces::lock(conn, id)?;
+        permissions::manage_members(conn, &user, id)?;
+        let mut errors = FormErrors::default();
+        let name = errors.check("name", WorkspaceName::parse(&form.name));
+        if let Some(name) = &name {
+            if workspaces::name_taken_by_other(conn, ws.organisation_id, name.as_str(), id)? {
+                errors.add(
+                    "name",
+                    "Another workspace in the organisation already has this name",
+                );
+            }
+        }
+        if !matches!(form.invite_policy.as_str(), "admins" | "members") {
+            errors.add("invite_policy", "Choose who may invite people");
+        }
+        if form.description.chars().count() > 1000 {
+            errors.add(
+                "description",
+                "The description must be 1,000 characters or fewer",
+            );
+        }
+        let Some(name) = name.filter(|_| errors.is_empty()) else {
+            return Ok(Some((errors, form)));
+        };
+        let changes = workspaces::SettingsChanges {
+            name: name.as_str(),
+            description: form.description.trim(),
+            invite_policy: &form.invite_policy,
+            guests_allowed: form.guests_allowed == "yes",
+        };
+        workspaces::update_settings(conn, id, &changes)?;
+        let detail = format!(
+            "{} changed the settings: name {}, invites by {}, guests {}",
+            user.full_name(),
+            changes.name,
+            changes.invite_policy,
+            if changes.guests_allowed {
+                "allowed"
+            } else {
+                "not allowed"
+            }
+        );
+        audit::record(
+            conn,
+            &NewAuditEvent::new("workspace_settings_changed", Some(ip))
+                .actor(user.id)
+                .organisation(ws.organisation_id)
+                .workspace(id)
+                .detail(detail),
+        )?;
+        Ok(None)
+    })
+    .await?;
+    let Some((errors, form)) = refused else {
+        session.set_flash("Workspace settings saved.")?;
+        return Ok(crate::web::see_other(&format!("/workspaces/{id}/settings")));
+    };
+    let (access, specialty) = load_settings(&state, &current, id).await?;
+    crate::web::render_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SettingsPage {
+            layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+            manages: access.manages,
+            errors,
+            form,
+            workspace: access.workspace,
+            specialty,
+        },
+    )
 }
