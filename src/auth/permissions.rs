@@ -83,6 +83,13 @@ impl WorkspaceAccess {
     pub fn is_pending(&self) -> bool {
         self.membership.as_ref().is_some_and(|m| !m.is_approved())
     }
+
+    /// An approved colleague: not pending, not a guest from outside.
+    pub fn is_colleague(&self) -> bool {
+        self.membership
+            .as_ref()
+            .is_some_and(|m| m.is_approved() && m.role != workspace_members::GUEST)
+    }
 }
 
 /// A live workspace the user can see at all: one of their organisation's, or one they belong to
@@ -138,27 +145,29 @@ pub fn request_to_join(
     Ok(access)
 }
 
-/// "May see the workspace's settings and people": an approved member, or a manager.
+/// "May open the Users page": an approved colleague or a manager sees the people; a pending
+/// member or a guest opens it only to withdraw or leave (the page shows them nobody else).
 pub fn see_members(
     conn: &mut PgConnection,
     user: &User,
     id: WorkspaceId,
 ) -> AppResult<WorkspaceAccess> {
     let access = workspace(conn, user, id)?;
-    if !(access.is_approved() || access.manages || access.is_pending()) {
+    if access.membership.is_none() && !access.manages {
         return Err(AppError::NotFound);
     }
     Ok(access)
 }
 
-/// "May read the workspace's history": an approved member, or a manager.
-pub fn see_history(
+/// "May read the workspace's settings and history": an approved colleague, or a manager.
+/// Pending members and guests have no such privilege.
+pub fn see_details(
     conn: &mut PgConnection,
     user: &User,
     id: WorkspaceId,
 ) -> AppResult<WorkspaceAccess> {
     let access = workspace(conn, user, id)?;
-    if !(access.is_approved() || access.manages) {
+    if !(access.is_colleague() || access.manages) {
         return Err(AppError::NotFound);
     }
     Ok(access)

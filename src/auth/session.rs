@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 
 /// Also read by the session store, which keeps the signed-in user in a column.
 pub const USER_ID_KEY: &str = "user_id";
-const PENDING_USER_ID_KEY: &str = "pending_user_id";
+pub const PENDING_USER_ID_KEY: &str = "pending_user_id";
 const NEXT_KEY: &str = "next";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";

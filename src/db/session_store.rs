@@ -10,7 +10,7 @@ use rand::distributions::{Alphanumeric, DistString};
 
 use super::models::sessions;
 use super::PgPool;
-use crate::auth::session::USER_ID_KEY;
+use crate::auth::session::{PENDING_USER_ID_KEY, USER_ID_KEY};
 use crate::domain::{token::sha256_hex, UserId};
 
 type SessionState = HashMap<String, String>;
@@ -34,10 +34,12 @@ impl PgSessionStore {
     }
 }
 
-/// The signed-in user, kept in a column of its own so their sessions can be found.
+/// The session's user, kept in a column of its own so that all their sessions can be ended:
+/// signed in, or still owing the second factor (a password reset must end that one too).
 fn user_of(state: &SessionState) -> Option<UserId> {
-    state
-        .get(USER_ID_KEY)
+    [USER_ID_KEY, PENDING_USER_ID_KEY]
+        .iter()
+        .find_map(|key| state.get(*key))
         .and_then(|value| serde_json::from_str(value).ok())
 }
 

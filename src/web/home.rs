@@ -6,6 +6,7 @@ use askama::Template;
 
 use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::workspace_members::GUEST;
 use crate::db::models::workspaces::Workspace;
 use crate::error::AppResult;
 use crate::startup::AppState;
@@ -24,6 +25,8 @@ struct HomePage {
     /// The workspace chosen in the switcher; `None` is "My Workspace".
     workspace: Option<Workspace>,
     pending: bool,
+    /// Settings and history are for approved colleagues (not pending members, not guests).
+    colleague: bool,
 }
 
 async fn home_page(
@@ -46,5 +49,10 @@ async fn home_page(
             .current
             .as_ref()
             .is_some_and(|(_, m)| !m.is_approved()),
+        colleague: current
+            .nav
+            .current
+            .as_ref()
+            .is_some_and(|(_, m)| m.is_approved() && m.role != GUEST),
     })
 }

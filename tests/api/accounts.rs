@@ -317,3 +317,34 @@ async fn the_setup_link_creates_the_first_organisation_and_its_trust_administrat
             .is_none()
     );
 }
+
+#[actix_web::test]
+async fn a_password_reset_also_ends_a_session_still_waiting_for_its_second_factor() {
+    let app = spawn_app().await;
+    let user = app.enrolled_user("amy@nhs.net").await;
+    let attacker = app.new_browser();
+    attacker
+        .log_in(&user.email, &user.password)
+        .await
+        .assert_redirect_to("/login/two-factor");
+
+    app.browser
+        .submit(
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", "amy@nhs.net")],
+        )
+        .await;
+    let link = app
+        .smtp
+        .wait_for("amy@nhs.net")
+        .await
+        .link_to("/password/reset/");
+    app.browser
+        .submit(&link, &link, &[("password", "a brand new passphrase")])
+        .await
+        .assert_redirect_to("/login");
+
+    let after = attacker.get("/login/two-factor").await;
+    after.assert_redirect_to("/login");
+}

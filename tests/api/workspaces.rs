@@ -235,6 +235,20 @@ async fn a_pending_member_sees_no_actions_and_cannot_approve_anyone() {
     assert!(!page.body.contains("/approve"));
     assert!(!page.body.contains("Kim Lee"));
     assert!(page.body.contains("Withdraw your request"));
+    assert_eq!(
+        dave.browser
+            .get(&format!("/workspaces/{ws}/settings"))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        dave.browser
+            .get(&format!("/workspaces/{ws}/history"))
+            .await
+            .status,
+        404
+    );
     let kim_id = kim.user.id.to_string();
     for action in ["approve", "decline", "remove", "role"] {
         let response = dave
@@ -746,7 +760,7 @@ async fn the_history_shows_who_caused_each_change_and_downloads_as_csv() {
         csv.headers.get("content-type").unwrap(),
         "text/csv; charset=utf-8"
     );
-    assert!(csv.body.starts_with("time,action,detail,address\r\n"));
+    assert!(csv.body.starts_with("time,action,detail\r\n"));
     assert!(csv
         .body
         .contains("\"member_approved\",\"Dave Patel approved by Amy Okonkwo\""));
@@ -766,5 +780,87 @@ async fn the_history_shows_who_caused_each_change_and_downloads_as_csv() {
             .status,
         404,
         "another organisation"
+    );
+}
+
+#[actix_web::test]
+async fn member_actions_only_reach_people_in_the_workspace_and_a_guest_cannot_be_promoted() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let other = app.create_org("Riverside Practice", &["riverside.example"]);
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let stranger = app.create_named_user(org, "jane@nhs.net", "Jane", "Smith");
+    let outsider = app.create_named_user(other, "olu@riverside.example", "Olu", "Bello");
+    let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
+
+    // Someone who is not in the workspace: 404, and their name is not revealed.
+    let probe = amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", stranger.id),
+            &[],
+        )
+        .await;
+    assert_eq!(probe.status, 409);
+    assert!(!probe.body.contains("Jane Smith"));
+    let nobody = amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", uuid::Uuid::new_v4()),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        nobody.status, probe.status,
+        "an id that exists answers like one that does not"
+    );
+    for action in ["remove", "role"] {
+        let response = amy
+            .browser
+            .post(
+                &format!("/workspaces/{ws}/members/{}/{action}", stranger.id),
+                &[("role", "admin")],
+            )
+            .await;
+        assert_eq!(response.status, 404, "{action}");
+    }
+
+    // A guest from outside the organisation stays a guest.
+    app.sql(&format!(
+        "INSERT INTO workspace_members (workspace_id, user_id, status, role) VALUES ('{ws}', '{}', 'approved', 'guest')",
+        outsider.id
+    ));
+    let promote = amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/role", outsider.id),
+            &[("role", "admin")],
+        )
+        .await;
+    assert_eq!(promote.status, 409);
+    assert!(promote.body.contains("can only be a guest"));
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspace_members WHERE role = 'guest'"),
+        1
+    );
+
+    // The guest sees neither the people nor the history.
+    let guest = app.new_browser();
+    guest.log_in("olu@riverside.example", PASSWORD).await;
+    guest.enrol().await;
+    let users = guest.get(&users_page(&ws)).await;
+    assert_eq!(users.status, 200);
+    assert!(!users.body.contains("amy@nhs.net"));
+    assert!(users.body.contains("Leave workspace"));
+    assert_eq!(
+        guest.get(&format!("/workspaces/{ws}/history")).await.status,
+        404
+    );
+    assert_eq!(
+        guest
+            .get(&format!("/workspaces/{ws}/settings"))
+            .await
+            .status,
+        404
     );
 }

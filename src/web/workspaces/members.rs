@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::settings::users_page_with_error;
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
+use crate::db::models::organisations;
 use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members::{self, ADMIN, GUEST, MEMBER};
 use crate::db::models::workspaces::{self, Workspace};
@@ -47,6 +48,17 @@ pub async fn act(
     let outcome = crate::db::transaction(&state.pool, move |conn| {
         let ws = workspaces::lock(conn, id)?;
         permissions::manage_members(conn, &actor, id)?;
+        // Only someone in this workspace is a target; the answer for anyone else says nothing
+        // about whom the id names.
+        if workspace_members::find(conn, id, target)?.is_none() {
+            return match action.as_str() {
+                // Declined or withdrawn meanwhile (or never asked).
+                "approve" | "decline" => Ok(Outcome::Refused(
+                    "This request has already been handled, or was withdrawn.".into(),
+                )),
+                _ => Err(AppError::NotFound),
+            };
+        }
         let target = users::find(conn, target)?;
         let ctx = Context {
             ws: &ws,
@@ -199,6 +211,8 @@ fn remove(conn: &mut PgConnection, ctx: &Context) -> AppResult<Outcome> {
     mail::enqueue(conn, &ctx.target.email, &email)?;
     if workspace_members::member_count(conn, ctx.ws.id)? == 0 {
         workspaces::archive(conn, ctx.ws.id)?;
+        let detail = format!("{} archived: its last member was removed", ctx.ws.name);
+        audit::record(conn, &ctx.event("workspace_archived", detail))?;
     }
     Ok(Outcome::Done(format!(
         "{} was removed from {}.",
@@ -218,6 +232,15 @@ fn change_role(conn: &mut PgConnection, ctx: &Context, role: &str) -> AppResult<
             ))
         }
     };
+    // Colleagues need an address the organisation admits: a guest from outside cannot be
+    // promoted to member or admin.
+    if role != GUEST && !organisations::is_member(conn, ctx.ws.organisation_id, ctx.target.id)? {
+        return Ok(Outcome::Refused(format!(
+            "{} is not in {}'s organisation, so can only be a guest.",
+            ctx.target.full_name(),
+            ctx.ws.name
+        )));
+    }
     if role != ADMIN && is_last_admin(conn, ctx.ws.id, ctx.target.id)? {
         return Ok(Outcome::Refused(format!(
             "{} is the only admin. Make someone else an admin first.",

@@ -34,6 +34,8 @@ pub async fn request_to_join(
     let message: String = form.message.trim().chars().take(500).collect();
     let base_url = state.settings.base_url.clone();
     let workspace = crate::db::transaction(&state.pool, move |conn| {
+        // Under the lock a concurrent last leave cannot archive the workspace mid-request.
+        workspaces::lock(conn, id)?;
         let access = permissions::request_to_join(conn, &user, id)?;
         let ws = access.workspace;
         if workspace_members::insert(conn, ws.id, user.id, PENDING, MEMBER, &message, None)?

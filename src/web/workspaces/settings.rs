@@ -39,7 +39,9 @@ struct UsersPage {
     errors: FormErrors,
     workspace: Workspace,
     manages: bool,
+    /// A pending member (withdraw) or a guest (leave) sees only their own way out.
     viewer_pending: bool,
+    viewer_guest: bool,
     members: Vec<MemberRow>,
     requests: Vec<MemberRow>,
 }
@@ -88,7 +90,7 @@ async fn load_users(
     let user = current.user.clone();
     crate::db::run(&state.pool, move |conn| {
         let access = permissions::see_members(conn, &user, id)?;
-        let rows = if access.is_approved() || access.manages {
+        let rows = if access.is_colleague() || access.manages {
             workspace_members::with_users(conn, id)?
                 .into_iter()
                 .map(|(m, u)| MemberRow {
@@ -126,6 +128,7 @@ async fn render_users(
         errors,
         manages: access.manages,
         viewer_pending: access.is_pending(),
+        viewer_guest: access.is_approved() && !access.is_colleague() && !access.manages,
         workspace: access.workspace,
         // Pending requests are for the admins' eyes.
         requests: if access.manages { requests } else { Vec::new() },
@@ -172,7 +175,7 @@ async fn load_settings(
 ) -> AppResult<(WorkspaceAccess, String)> {
     let user = current.user.clone();
     crate::db::run(&state.pool, move |conn| {
-        let access = permissions::see_members(conn, &user, id)?;
+        let access = permissions::see_details(conn, &user, id)?;
         let specialty = specialties::all(conn)?
             .into_iter()
             .find(|s| s.code == access.workspace.specialty_code)
