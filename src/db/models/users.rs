@@ -72,7 +72,7 @@ pub fn any_exist(conn: &mut PgConnection) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(users::table.select(users::id))).get_result(conn)
 }
 
-/// Marks the address verified; a password is set only where given (a person choosing theirs).
+/// Marks the address verified (once: a verified address keeps its first date).
 pub fn mark_verified(conn: &mut PgConnection, id: UserId) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .filter(users::email_verified_at.is_null())
