@@ -864,3 +864,38 @@ async fn member_actions_only_reach_people_in_the_workspace_and_a_guest_cannot_be
         404
     );
 }
+
+#[actix_web::test]
+async fn two_creates_with_one_name_at_once_make_one_workspace_and_one_clear_refusal() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ben = app.person(org, "ben@nhs.net", "Ben", "Adeyemi").await;
+    let page = format!("/organisations/{org}/workspaces");
+    let (csrf_a, csrf_b) = (
+        amy.browser.get(&page).await.csrf(),
+        ben.browser.get(&page).await.csrf(),
+    );
+    let form_a = [
+        ("name", "Maternity - Ward 2"),
+        ("specialty", "501"),
+        ("csrf_token", csrf_a.as_str()),
+    ];
+    let form_b = [
+        ("name", "MATERNITY - WARD 2"),
+        ("specialty", "501"),
+        ("csrf_token", csrf_b.as_str()),
+    ];
+
+    let (a, b) = tokio::join!(
+        amy.browser.post_raw(&page, &form_a),
+        ben.browser.post_raw(&page, &form_b)
+    );
+
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 422]);
+    let refused = if a.status == 422 { &a } else { &b };
+    assert!(refused.body.contains("already has a workspace called"));
+    assert_eq!(app.count("SELECT count(*) FROM workspaces"), 1);
+}

@@ -47,6 +47,25 @@ pub fn insert(conn: &mut PgConnection, new: &NewWorkspace) -> QueryResult<Worksp
         .get_result(conn)
 }
 
+/// Inserts unless a live workspace of the organisation already has the name (a concurrent
+/// create can pass the `name_taken` check at the same moment): `None` then. The insert runs in
+/// a savepoint, so the caller's transaction stays usable.
+pub fn insert_unless_name_taken(
+    conn: &mut PgConnection,
+    new: &NewWorkspace,
+) -> QueryResult<Option<Workspace>> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match conn.transaction(|conn| insert(conn, new)) {
+        Ok(workspace) => Ok(Some(workspace)),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("workspaces_name_key") =>
+        {
+            Ok(None)
+        }
+        Err(other) => Err(other),
+    }
+}
+
 /// A live (not archived) workspace.
 pub fn find_live(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Workspace> {
     workspaces::table
@@ -127,23 +146,37 @@ pub struct SettingsChanges<'a> {
     pub guests_allowed: bool,
 }
 
+/// Saves the settings; false when another live workspace took the name at the same moment
+/// (the update runs in a savepoint, so the caller's transaction stays usable).
 pub fn update_settings(
     conn: &mut PgConnection,
     id: WorkspaceId,
     changes: &SettingsChanges,
-) -> QueryResult<usize> {
-    diesel::update(
-        workspaces::table
-            .find(id)
-            .filter(workspaces::archived_at.is_null()),
-    )
-    .set((
-        workspaces::name.eq(changes.name),
-        workspaces::description.eq(changes.description),
-        workspaces::invite_policy.eq(changes.invite_policy),
-        workspaces::guests_allowed.eq(changes.guests_allowed),
-    ))
-    .execute(conn)
+) -> QueryResult<bool> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let saved = conn.transaction(|conn| {
+        diesel::update(
+            workspaces::table
+                .find(id)
+                .filter(workspaces::archived_at.is_null()),
+        )
+        .set((
+            workspaces::name.eq(changes.name),
+            workspaces::description.eq(changes.description),
+            workspaces::invite_policy.eq(changes.invite_policy),
+            workspaces::guests_allowed.eq(changes.guests_allowed),
+        ))
+        .execute(conn)
+    });
+    match saved {
+        Ok(_) => Ok(true),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("workspaces_name_key") =>
+        {
+            Ok(false)
+        }
+        Err(other) => Err(other),
+    }
 }
 
 /// Whether another live workspace in the organisation already has this name.

@@ -147,7 +147,16 @@ pub async fn discover_page(
     )?)
 }
 
-/// Creates the workspace with `creator` as its approved admin, in the caller's transaction.
+fn name_taken(org: &Organisation, name: &WorkspaceName) -> String {
+    format!(
+        "{} already has a workspace called {}. Ask to join it, or choose a name specific to your team",
+        org.name,
+        name.as_str()
+    )
+}
+
+/// Creates the workspace with `creator` as its approved admin, in the caller's transaction;
+/// `None` when the name was taken at the same moment.
 fn create_workspace(
     conn: &mut PgConnection,
     creator: &User,
@@ -156,8 +165,8 @@ fn create_workspace(
     specialty: &str,
     description: &str,
     ip: &str,
-) -> AppResult<Workspace> {
-    let workspace = workspaces::insert(
+) -> AppResult<Option<Workspace>> {
+    let Some(workspace) = workspaces::insert_unless_name_taken(
         conn,
         &NewWorkspace {
             id: WorkspaceId::new(),
@@ -167,7 +176,10 @@ fn create_workspace(
             description,
             created_by: Some(creator.id),
         },
-    )?;
+    )?
+    else {
+        return Ok(None);
+    };
     workspace_members::insert(
         conn,
         workspace.id,
@@ -190,7 +202,7 @@ fn create_workspace(
                 workspace.name
             )),
     )?;
-    Ok(workspace)
+    Ok(Some(workspace))
 }
 
 pub async fn create(
@@ -216,19 +228,36 @@ pub async fn create(
         let name = errors.check("name", WorkspaceName::parse(&form.name));
         if let Some(name) = &name {
             if workspaces::name_taken(conn, d.org.id, name.as_str())? {
-                errors.add("name", format!("{} already has a workspace called {}. Ask to join it, or choose a name specific to your team", d.org.name, name.as_str()));
+                errors.add("name", name_taken(&d.org, name));
             }
         }
         if !d.specialties.iter().any(|s| s.code == form.specialty) {
             errors.add("specialty", "Select the workspace's specialty");
         }
         if form.description.chars().count() > 1000 {
-            errors.add("description", "The description must be 1,000 characters or fewer");
+            errors.add(
+                "description",
+                "The description must be 1,000 characters or fewer",
+            );
         }
         match name.filter(|_| errors.is_empty()) {
             Some(name) => {
-                let ws = create_workspace(conn, &user, &d.org, &name, &form.specialty, form.description.trim(), &ip)?;
-                Ok(Ok(ws))
+                let description = form.description.trim();
+                match create_workspace(
+                    conn,
+                    &user,
+                    &d.org,
+                    &name,
+                    &form.specialty,
+                    description,
+                    &ip,
+                )? {
+                    Some(ws) => Ok(Ok(ws)),
+                    None => {
+                        errors.add("name", name_taken(&d.org, &name));
+                        Ok(Err((d, errors, form)))
+                    }
+                }
             }
             None => Ok(Err((d, errors, form))),
         }
@@ -277,7 +306,9 @@ pub async fn join_example(
             name = format!("{name} team");
         }
         let name = WorkspaceName::parse(&name).map_err(|e| anyhow::anyhow!(e.0))?;
-        create_workspace(conn, &user, &d.org, &name, &specialty.code, "", &ip)
+        create_workspace(conn, &user, &d.org, &name, &specialty.code, "", &ip)?.ok_or_else(|| {
+            anyhow::anyhow!("the example's name was taken at the same moment").into()
+        })
     })
     .await?;
     session.set_current_workspace(Some(workspace.id))?;

@@ -249,7 +249,13 @@ pub async fn update_settings(
             invite_policy: &form.invite_policy,
             guests_allowed: form.guests_allowed == "yes",
         };
-        workspaces::update_settings(conn, id, &changes)?;
+        if !workspaces::update_settings(conn, id, &changes)? {
+            errors.add(
+                "name",
+                "Another workspace in the organisation already has this name",
+            );
+            return Ok(Some((errors, form)));
+        }
         let detail = format!(
             "{} changed the settings: name {}, invites by {}, guests {}",
             user.full_name(),
