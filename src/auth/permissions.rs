@@ -31,16 +31,14 @@ pub fn administer_organisation(
     user: &User,
     org: OrganisationId,
 ) -> AppResult<Organisation> {
-    if !organisations::is_member(conn, org, user.id)? {
-        return Err(AppError::NotFound);
-    }
+    let organisation = member_organisation(conn, user, org)?;
     if !roles::organisation_wide_of(conn, org, user.id)?
         .iter()
         .any(|r| r.manage_users || r.manage_workspaces)
     {
         return Err(AppError::NotFound);
     }
-    Ok(organisations::find(conn, org)?)
+    Ok(organisation)
 }
 
 /// An organisation the user may join: its allowed domains admit their address.

@@ -51,6 +51,23 @@ async fn in_switcher(person: &Person, ws: &str) -> bool {
         .contains(&format!("action=\"/workspaces/{ws}/switch\""))
 }
 
+/// `person` asks to join `ws` and `admin` approves them.
+async fn join_approved(admin: &Person, person: &Person, ws: &str) {
+    person
+        .browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await
+        .assert_redirect_to("/");
+    admin
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", person.user.id),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&users_page(ws));
+}
+
 fn users_page(ws: &str) -> String {
     format!("/workspaces/{ws}/settings/users")
 }
@@ -276,15 +293,7 @@ async fn a_member_cannot_approve_and_an_admin_of_one_workspace_cannot_approve_in
     let ward = create_workspace(&amy, org, "Maternity - Ward 2").await;
     let theatres = create_workspace(&ben, org, "Theatres").await;
     // Ben becomes an approved member of Amy's ward.
-    ben.browser
-        .post(&format!("/workspaces/{ward}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ward}/members/{}/approve", ben.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &ben, &ward).await;
     dave.browser
         .post(&format!("/workspaces/{ward}/join"), &[])
         .await;
@@ -440,15 +449,7 @@ async fn the_last_admin_cannot_leave_while_others_remain_and_the_last_member_lea
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
-    dave.browser
-        .post(&format!("/workspaces/{ws}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &dave, &ws).await;
 
     let refused = amy
         .browser
@@ -503,15 +504,7 @@ async fn an_admin_removes_a_member_who_is_emailed() {
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
-    dave.browser
-        .post(&format!("/workspaces/{ws}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &dave, &ws).await;
 
     amy.browser
         .post(
@@ -541,15 +534,7 @@ async fn two_admins_approving_and_declining_one_request_at_once_leave_one_outcom
     let ben = app.person(org, "ben@nhs.net", "Ben", "Adeyemi").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
-    ben.browser
-        .post(&format!("/workspaces/{ws}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/members/{}/approve", ben.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &ben, &ws).await;
     amy.browser
         .post(
             &format!("/workspaces/{ws}/members/{}/role", ben.user.id),
@@ -601,13 +586,7 @@ async fn two_last_admins_leaving_or_demoting_each_other_at_once_keep_an_admin() 
     let cai = app.person(org, "cai@nhs.net", "Cai", "Jones").await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
     for p in [&ben, &cai] {
-        p.browser.post(&format!("/workspaces/{ws}/join"), &[]).await;
-        amy.browser
-            .post(
-                &format!("/workspaces/{ws}/members/{}/approve", p.user.id),
-                &[],
-            )
-            .await;
+        join_approved(&amy, p, &ws).await;
     }
     let admins = || {
         app.count(&format!("SELECT count(*) FROM workspace_members WHERE workspace_id = '{ws}' AND role = 'admin' AND status = 'approved'"))
@@ -672,15 +651,7 @@ async fn an_admin_changes_the_workspace_settings_and_a_member_cannot() {
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
-    dave.browser
-        .post(&format!("/workspaces/{ws}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &dave, &ws).await;
     let settings = format!("/workspaces/{ws}/settings");
 
     let refused = amy
@@ -735,15 +706,7 @@ async fn the_history_shows_who_caused_each_change_and_downloads_as_csv() {
         .person(other, "eve@riverside.example", "Eve", "Mallory")
         .await;
     let ws = create_workspace(&amy, org, "Maternity - Ward 2").await;
-    dave.browser
-        .post(&format!("/workspaces/{ws}/join"), &[])
-        .await;
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/members/{}/approve", dave.user.id),
-            &[],
-        )
-        .await;
+    join_approved(&amy, &dave, &ws).await;
     kim.browser
         .post(&format!("/workspaces/{ws}/join"), &[])
         .await;
