@@ -170,3 +170,50 @@ pub fn see_details(
     }
     Ok(access)
 }
+
+/// Whether this person may invite anyone at all: someone who manages the workspace, or an
+/// approved colleague where the workspace lets members invite. Pending members and guests
+/// never may.
+pub fn may_invite(access: &WorkspaceAccess) -> bool {
+    access.manages
+        || (access.is_colleague()
+            && access.workspace.invite_policy == workspaces::INVITES_BY_MEMBERS)
+}
+
+/// Whether this person may invite someone with this role: only managers invite admins, and
+/// guests only where the workspace takes guests.
+pub fn may_invite_as(access: &WorkspaceAccess, role: &str) -> bool {
+    may_invite(access)
+        && match role {
+            workspace_members::ADMIN => access.manages,
+            workspace_members::MEMBER => true,
+            workspace_members::GUEST => access.workspace.guests_allowed,
+            _ => false,
+        }
+}
+
+/// "May invite people into this workspace"; anyone else gets 404.
+pub fn invite(conn: &mut PgConnection, user: &User, id: WorkspaceId) -> AppResult<WorkspaceAccess> {
+    let access = workspace(conn, user, id)?;
+    if !may_invite(&access) {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}
+
+/// "May resend or rescind this invitation": whoever manages the workspace, or the colleague
+/// who sent it. An invitation id from another workspace is not found.
+pub fn manage_invitation(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+    invitation: crate::domain::InvitationId,
+) -> AppResult<(WorkspaceAccess, crate::db::models::invitations::Invitation)> {
+    let access = workspace(conn, user, id)?;
+    let invitation = crate::db::models::invitations::find_in_workspace(conn, id, invitation)?;
+    let is_inviter = invitation.invited_by == Some(user.id) && access.is_colleague();
+    if !(access.manages || is_inviter) {
+        return Err(AppError::NotFound);
+    }
+    Ok((access, invitation))
+}

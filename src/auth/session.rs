@@ -18,6 +18,8 @@ const NEXT_KEY: &str = "next";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const WORKSPACE_KEY: &str = "workspace_id";
+const INVITE_RESULTS_KEY: &str = "invite_results";
+const SHARE_LINK_KEY: &str = "share_link";
 
 pub struct TypedSession(Session);
 
@@ -100,6 +102,29 @@ impl TypedSession {
 
     pub fn take_flash(&self) -> Option<String> {
         self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
+    }
+
+    /// What happened to each address of an invite form, for the Users page after the redirect.
+    pub fn set_invite_results(&self, results: &[(String, String, bool)]) -> AppResult<()> {
+        self.insert(INVITE_RESULTS_KEY, results)
+    }
+
+    pub fn take_invite_results(&self) -> Vec<(String, String, bool)> {
+        self.0
+            .remove_as::<Vec<(String, String, bool)>>(INVITE_RESULTS_KEY)
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+
+    /// A shareable link just made, shown once (only its hash is kept): (workspace, link).
+    pub fn set_new_share_link(&self, workspace: WorkspaceId, link: &str) -> AppResult<()> {
+        self.insert(SHARE_LINK_KEY, (workspace, link))
+    }
+
+    pub fn take_new_share_link(&self, workspace: WorkspaceId) -> Option<String> {
+        let (for_workspace, link): (WorkspaceId, String) =
+            self.0.remove_as(SHARE_LINK_KEY).and_then(Result::ok)?;
+        (for_workspace == workspace).then_some(link)
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {

@@ -152,6 +152,8 @@ diesel::table! {
         approved_at -> Nullable<Timestamptz>,
         approved_by -> Nullable<Uuid>,
         invited_by -> Nullable<Uuid>,
+        ends_at -> Nullable<Timestamptz>,
+        end_warned_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -186,6 +188,54 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    invitation_links (token_hash) {
+        token_hash -> Text,
+        invitation_id -> Uuid,
+        created_at -> Timestamptz,
+        is_reminder -> Bool,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        email -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        role -> Text,
+        invited_by -> Nullable<Uuid>,
+        guest_until -> Nullable<Date>,
+        created_at -> Timestamptz,
+        sent_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        reminded_at -> Nullable<Timestamptz>,
+        outbox_id -> Nullable<Int8>,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        declined_at -> Nullable<Timestamptz>,
+        rescinded_at -> Nullable<Timestamptz>,
+        rescinded_by -> Nullable<Uuid>,
+        superseded_at -> Nullable<Timestamptz>,
+        new_invitation_asked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    workspace_join_links (workspace_id) {
+        workspace_id -> Uuid,
+        token_hash -> Text,
+        approve_on_join -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(audit_events -> organisations (organisation_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(organisation_domains -> organisations (organisation_id));
@@ -202,9 +252,15 @@ diesel::joinable!(workspaces -> organisations (organisation_id));
 diesel::joinable!(workspaces -> specialties (specialty_code));
 diesel::joinable!(audit_events -> workspaces (workspace_id));
 diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
+diesel::joinable!(invitation_links -> invitations (invitation_id));
+diesel::joinable!(invitations -> workspaces (workspace_id));
+diesel::joinable!(invitations -> outbox (outbox_id));
+diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    invitation_links,
+    invitations,
     one_time_tokens,
     organisation_domains,
     organisation_members,
@@ -218,6 +274,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     throttles,
     user_totp,
     users,
+    workspace_join_links,
     workspace_members,
     workspaces,
 );

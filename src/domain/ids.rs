@@ -67,3 +67,4 @@ id_type!(OrganisationId);
 id_type!(RoleId);
 id_type!(TokenId);
 id_type!(WorkspaceId);
+id_type!(InvitationId);

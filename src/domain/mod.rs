@@ -3,6 +3,8 @@
 
 pub mod email;
 pub mod ids;
+pub mod invitee;
+pub mod mobile;
 pub mod name;
 pub mod next_path;
 pub mod password;
@@ -11,6 +13,8 @@ pub mod workspace_name;
 
 pub use email::EmailAddress;
 pub use ids::*;
+pub use invitee::Invitee;
+pub use mobile::MobileNumber;
 pub use name::PersonName;
 pub use next_path::NextPath;
 pub use password::Password;

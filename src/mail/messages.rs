@@ -203,6 +203,129 @@ email!(
     |m| format!("You have been removed from {}", m.workspace)
 );
 
+/// An invitation into a workspace (and, with `reminder`, the reminder three days before it
+/// expires). The same fields make the text message sent to a guest's mobile.
+pub struct Invitation {
+    pub inviter_name: String,
+    pub workspace: String,
+    pub organisation: String,
+    pub role_label: String,
+    pub address: String,
+    pub expires_on: String,
+    pub link: String,
+    pub reminder: bool,
+}
+#[derive(Template)]
+#[template(path = "emails/invitation.txt")]
+struct InvitationText<'a> {
+    m: &'a Invitation,
+}
+#[derive(Template)]
+#[template(path = "emails/invitation.html")]
+struct InvitationHtml<'a> {
+    m: &'a Invitation,
+}
+email!(Invitation, InvitationText, InvitationHtml, |m| m.subject());
+
+/// The same invitation as a text message.
+#[derive(Template)]
+#[template(path = "sms/invitation.txt")]
+struct InvitationSmsText<'a> {
+    m: &'a Invitation,
+}
+
+impl super::Sms for Invitation {
+    fn text(&self) -> askama::Result<String> {
+        Ok(InvitationSmsText { m: self }.render()?.trim().to_string())
+    }
+}
+
+/// To the inviter: the person declined.
+pub struct InvitationDeclined {
+    pub inviter_first_name: String,
+    pub invitee: String,
+    pub workspace: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/invitation_declined.txt")]
+struct InvitationDeclinedText<'a> {
+    m: &'a InvitationDeclined,
+}
+#[derive(Template)]
+#[template(path = "emails/invitation_declined.html")]
+struct InvitationDeclinedHtml<'a> {
+    m: &'a InvitationDeclined,
+}
+email!(
+    InvitationDeclined,
+    InvitationDeclinedText,
+    InvitationDeclinedHtml,
+    |m| format!("{} declined your invitation to {}", m.invitee, m.workspace)
+);
+
+/// To the workspace's admins: someone with a dead invitation link asks for a new one.
+pub struct NewInvitationAsked {
+    pub admin_first_name: String,
+    pub invitee: String,
+    pub workspace: String,
+    pub reason: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/new_invitation_asked.txt")]
+struct NewInvitationAskedText<'a> {
+    m: &'a NewInvitationAsked,
+}
+#[derive(Template)]
+#[template(path = "emails/new_invitation_asked.html")]
+struct NewInvitationAskedHtml<'a> {
+    m: &'a NewInvitationAsked,
+}
+email!(
+    NewInvitationAsked,
+    NewInvitationAskedText,
+    NewInvitationAskedHtml,
+    |m| format!("{} asks for a new invitation to {}", m.invitee, m.workspace)
+);
+
+/// To a guest a week before their membership ends.
+pub struct GuestEnding {
+    pub first_name: String,
+    pub workspace: String,
+    pub ends_on: String,
+}
+#[derive(Template)]
+#[template(path = "emails/guest_ending.txt")]
+struct GuestEndingText<'a> {
+    m: &'a GuestEnding,
+}
+#[derive(Template)]
+#[template(path = "emails/guest_ending.html")]
+struct GuestEndingHtml<'a> {
+    m: &'a GuestEnding,
+}
+email!(GuestEnding, GuestEndingText, GuestEndingHtml, |m| format!(
+    "Your guest access to {} ends on {}",
+    m.workspace, m.ends_on
+));
+
+impl Invitation {
+    fn subject(&self) -> String {
+        if self.reminder {
+            format!(
+                "Reminder: your invitation to {} expires on {}",
+                self.workspace, self.expires_on
+            )
+        } else {
+            format!(
+                "{} invited you to join {} on Staffroom",
+                self.inviter_name, self.workspace
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

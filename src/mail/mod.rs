@@ -5,11 +5,16 @@ pub mod messages;
 pub mod outbox;
 pub mod worker;
 
-pub use outbox::enqueue;
+pub use outbox::{enqueue, enqueue_sms};
 
 /// An email ready to be queued.
 pub trait Email {
     fn subject(&self) -> String;
     fn text_body(&self) -> askama::Result<String>;
     fn html_body(&self) -> askama::Result<String>;
+}
+
+/// A text message ready to be queued (to a UK mobile number).
+pub trait Sms {
+    fn text(&self) -> askama::Result<String>;
 }

@@ -2,7 +2,7 @@
 
 use diesel::PgConnection;
 
-use super::Email;
+use super::{Email, Sms};
 use crate::db::models::outbox::{self, NewOutboxMessage};
 use crate::error::AppResult;
 
@@ -18,6 +18,21 @@ pub fn enqueue(conn: &mut PgConnection, to: &str, email: &impl Email) -> AppResu
             subject: &subject,
             text_body: &text,
             html_body: &html,
+        },
+    )?)
+}
+
+/// Queues a text message; the worker hands it to the SMS transport.
+pub fn enqueue_sms(conn: &mut PgConnection, to: &str, sms: &impl Sms) -> AppResult<i64> {
+    let text = sms.text()?;
+    Ok(outbox::insert(
+        conn,
+        &NewOutboxMessage {
+            channel: "sms",
+            recipient: to,
+            subject: "Text message",
+            text_body: &text,
+            html_body: "",
         },
     )?)
 }

@@ -35,9 +35,40 @@ impl Transport {
     }
 }
 
+/// Sends text messages. The default keeps them in the outbox, readable at /dev/mailbox, and
+/// logs them; a provider (GOV.UK Notify, say) plugs in by implementing this trait and passing
+/// it to `Worker::with_sms`.
+pub trait SmsTransport: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        text: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'a>>;
+}
+
+/// The default SMS transport: nothing leaves the machine.
+pub struct SmsToMailbox;
+
+impl SmsTransport for SmsToMailbox {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        _text: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'a>> {
+        Box::pin(async move {
+            tracing::info!(
+                to,
+                "text message kept in the outbox (no SMS provider configured)"
+            );
+            Ok(())
+        })
+    }
+}
+
 pub struct Worker {
     pool: PgPool,
     transport: Transport,
+    sms: Box<dyn SmsTransport>,
     from: Mailbox,
     tuning: MailTuning,
 }
@@ -47,9 +78,16 @@ impl Worker {
         Ok(Self {
             pool,
             transport: Transport::from_settings(settings)?,
+            sms: Box::new(SmsToMailbox),
             from: settings.mail_from.parse()?,
             tuning: settings.mail.clone(),
         })
+    }
+
+    /// Sends text messages through another transport.
+    pub fn with_sms(mut self, sms: Box<dyn SmsTransport>) -> Self {
+        self.sms = sms;
+        self
     }
 
     /// Runs until the task is dropped.
@@ -86,6 +124,9 @@ impl Worker {
     }
 
     async fn deliver(&self, message: &OutboxMessage) -> anyhow::Result<()> {
+        if message.channel == "sms" {
+            return self.sms.send(&message.recipient, &message.text_body).await;
+        }
         match &self.transport {
             Transport::Mailbox => Ok(()),
             Transport::Smtp(smtp) => {

@@ -6,6 +6,7 @@ pub mod dev_mailbox;
 pub mod forms;
 pub mod health;
 pub mod home;
+pub mod invitations;
 pub mod layout;
 pub mod security_headers;
 pub mod setup;
@@ -24,6 +25,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(setup::config)
         .configure(home::config)
         .configure(workspaces::config)
+        .configure(invitations::config)
         .configure(dev_mailbox::config);
 }
 

@@ -2,6 +2,8 @@
 //! `&mut PgConnection`, so a handler composes several in one transaction.
 
 pub mod audit;
+pub mod invitations;
+pub mod join_links;
 pub mod organisations;
 pub mod outbox;
 pub mod recovery_codes;

@@ -28,6 +28,8 @@ pub struct Membership {
     pub approved_at: Option<DateTime<Utc>>,
     pub approved_by: Option<UserId>,
     pub invited_by: Option<UserId>,
+    /// Guests invited with an end date: the membership ends then.
+    pub ends_at: Option<DateTime<Utc>>,
 }
 
 impl Membership {
@@ -76,6 +78,97 @@ pub fn insert(
         .returning(Membership::as_returning())
         .get_result(conn)
         .optional()
+}
+
+/// Makes the person an approved member through an invitation or an approving shareable link:
+/// a new membership, or their pending request approved with the invited role. `false` when they
+/// were already approved (their role stays as it was).
+pub fn join_approved(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    role: &str,
+    invited_by: Option<UserId>,
+    ends_at: Option<DateTime<Utc>>,
+) -> QueryResult<bool> {
+    // Callers hold the workspace lock, so nothing changes between the read and the write.
+    match find(conn, workspace, user)? {
+        Some(existing) if existing.is_approved() => Ok(false),
+        Some(_) => {
+            diesel::update(workspace_members::table.find((workspace, user)))
+                .set((
+                    workspace_members::status.eq(APPROVED),
+                    workspace_members::role.eq(role),
+                    workspace_members::approved_at.eq(diesel::dsl::now),
+                    workspace_members::approved_by.eq(invited_by),
+                    workspace_members::invited_by.eq(invited_by),
+                    workspace_members::ends_at.eq(ends_at),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(workspace_members::table)
+                .values((
+                    workspace_members::workspace_id.eq(workspace),
+                    workspace_members::user_id.eq(user),
+                    workspace_members::status.eq(APPROVED),
+                    workspace_members::role.eq(role),
+                    workspace_members::approved_at.eq(Utc::now()),
+                    workspace_members::approved_by.eq(invited_by),
+                    workspace_members::invited_by.eq(invited_by),
+                    workspace_members::ends_at.eq(ends_at),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Guests whose end date has passed: (workspace, user).
+pub fn ended(conn: &mut PgConnection) -> QueryResult<Vec<(WorkspaceId, UserId)>> {
+    workspace_members::table
+        .filter(workspace_members::ends_at.le(diesel::dsl::now))
+        .select((workspace_members::workspace_id, workspace_members::user_id))
+        .load(conn)
+}
+
+/// Guests whose membership ends within a week and who have not been told yet; claimed by
+/// marking them told.
+pub fn claim_ending_soon(
+    conn: &mut PgConnection,
+) -> QueryResult<Vec<(Membership, User, Workspace)>> {
+    let due: Vec<(WorkspaceId, UserId)> = workspace_members::table
+        .filter(workspace_members::ends_at.gt(diesel::dsl::now))
+        .filter(workspace_members::ends_at.le(Utc::now() + chrono::Duration::days(7)))
+        .filter(workspace_members::end_warned_at.is_null())
+        .select((workspace_members::workspace_id, workspace_members::user_id))
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for (workspace, user) in due {
+        let updated = diesel::update(
+            workspace_members::table
+                .find((workspace, user))
+                .filter(workspace_members::end_warned_at.is_null()),
+        )
+        .set(workspace_members::end_warned_at.eq(diesel::dsl::now))
+        .execute(conn)?;
+        if updated == 1 {
+            claimed.push(
+                workspace_members::table
+                    .find((workspace, user))
+                    .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
+                    .inner_join(workspaces::table)
+                    .select((
+                        Membership::as_select(),
+                        User::as_select(),
+                        Workspace::as_select(),
+                    ))
+                    .first(conn)?,
+            );
+        }
+    }
+    Ok(claimed)
 }
 
 /// Approves a pending request; false when it was already handled (or never existed).

@@ -6,6 +6,10 @@ use diesel::prelude::*;
 use crate::db::schema::{specialties, workspace_members, workspaces};
 use crate::domain::{OrganisationId, UserId, WorkspaceId};
 
+/// Who may invite people (`invite_policy`): admins only, or every approved member.
+pub const INVITES_BY_ADMINS: &str = "admins";
+pub const INVITES_BY_MEMBERS: &str = "members";
+
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = workspaces)]
 pub struct Workspace {
@@ -77,6 +81,14 @@ pub fn find_live(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Worksp
 
 /// Locks the workspace row for the rest of the transaction: membership changes that must not
 /// leave a workspace without an admin take this lock first, so they run one after another.
+/// Any workspace, archived ones included (old invitations still name theirs).
+pub fn find(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Workspace> {
+    workspaces::table
+        .find(id)
+        .select(Workspace::as_select())
+        .first(conn)
+}
+
 pub fn lock(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Workspace> {
     workspaces::table
         .find(id)

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::auth::permissions::{self, WorkspaceAccess};
 use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
+use crate::db::models::join_links::{self, JoinLink};
 use crate::db::models::specialties;
 use crate::db::models::workspace_members::{self, ADMIN};
 use crate::db::models::workspaces::{self, Workspace};
@@ -18,6 +19,8 @@ use crate::domain::{UserId, WorkspaceId, WorkspaceName};
 use crate::error::AppResult;
 use crate::startup::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::invitations::listing::{self, InvitationRow};
+use crate::web::invitations::share_link::{self, LinkForm, LinkView};
 use crate::web::layout::Layout;
 
 struct MemberRow {
@@ -44,6 +47,11 @@ struct UsersPage {
     viewer_guest: bool,
     members: Vec<MemberRow>,
     requests: Vec<MemberRow>,
+    /// "Invite colleagues" (approved members, or admins only, per the workspace's setting).
+    may_invite: bool,
+    invitations: Vec<InvitationRow>,
+    /// What the last invite form did to each address: (typed, result, sent).
+    invite_results: Vec<(String, String, bool)>,
 }
 
 #[derive(Template)]
@@ -56,6 +64,9 @@ struct SettingsPage {
     manages: bool,
     errors: FormErrors,
     form: SettingsForm,
+    /// The shareable link's state (admins only).
+    link: Option<LinkView>,
+    link_form: LinkForm,
 }
 
 #[derive(Deserialize, Default)]
@@ -86,7 +97,7 @@ async fn load_users(
     state: &AppState,
     current: &CurrentUser,
     id: WorkspaceId,
-) -> AppResult<(WorkspaceAccess, Vec<MemberRow>)> {
+) -> AppResult<(WorkspaceAccess, Vec<MemberRow>, Vec<InvitationRow>)> {
     let user = current.user.clone();
     crate::db::run(&state.pool, move |conn| {
         let access = permissions::see_members(conn, &user, id)?;
@@ -108,7 +119,12 @@ async fn load_users(
         } else {
             Vec::new()
         };
-        Ok((access, rows))
+        let invitations = if access.is_colleague() || access.manages {
+            listing::rows(conn, &access, &user)?
+        } else {
+            Vec::new()
+        };
+        Ok((access, rows, invitations))
     })
     .await
 }
@@ -121,8 +137,9 @@ async fn render_users(
     errors: FormErrors,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    let (access, rows) = load_users(state, current, id).await?;
+    let (access, rows, invitations) = load_users(state, current, id).await?;
     let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
+    let may_invite = permissions::may_invite(&access);
     let page = UsersPage {
         layout: Layout::signed_in(session, &current.user, &current.nav)?,
         errors,
@@ -133,6 +150,9 @@ async fn render_users(
         // Pending requests are for the admins' eyes.
         requests: if access.manages { requests } else { Vec::new() },
         members,
+        may_invite,
+        invitations,
+        invite_results: session.take_invite_results(),
     };
     crate::web::render_with(status, &page)
 }
@@ -168,11 +188,12 @@ pub async fn users_page_with_error(
     render_users(session, state, current, id, errors, status).await
 }
 
+/// The workspace, its specialty's name, and (for its managers) its shareable link.
 async fn load_settings(
     state: &AppState,
     current: &CurrentUser,
     id: WorkspaceId,
-) -> AppResult<(WorkspaceAccess, String)> {
+) -> AppResult<(WorkspaceAccess, String, Option<Option<JoinLink>>)> {
     let user = current.user.clone();
     crate::db::run(&state.pool, move |conn| {
         let access = permissions::see_details(conn, &user, id)?;
@@ -180,7 +201,12 @@ async fn load_settings(
             .into_iter()
             .find(|s| s.code == access.workspace.specialty_code)
             .map_or_else(String::new, |s| s.name);
-        Ok((access, specialty))
+        let link = if access.manages {
+            Some(join_links::find_for_workspace(conn, id)?)
+        } else {
+            None
+        };
+        Ok((access, specialty, link))
     })
     .await
 }
@@ -191,15 +217,46 @@ pub async fn settings_page(
     current: CurrentUser,
     id: web::Path<WorkspaceId>,
 ) -> AppResult<HttpResponse> {
-    let (access, specialty) = load_settings(&state, &current, id.into_inner()).await?;
+    let id = id.into_inner();
+    let (access, specialty, link) = load_settings(&state, &current, id).await?;
     crate::web::render(&SettingsPage {
         layout: Layout::signed_in(&session, &current.user, &current.nav)?,
         manages: access.manages,
         errors: FormErrors::default(),
         form: SettingsForm::from_workspace(&access.workspace),
+        link: link.map(|l| share_link::view(l.as_ref(), session.take_new_share_link(id))),
+        link_form: LinkForm::default(),
         workspace: access.workspace,
         specialty,
     })
+}
+
+/// The settings page again with the shareable link form's errors and what was typed.
+pub async fn settings_page_with_link_errors(
+    session: &TypedSession,
+    state: &AppState,
+    current: &CurrentUser,
+    id: WorkspaceId,
+    errors: FormErrors,
+    link_form: LinkForm,
+) -> AppResult<HttpResponse> {
+    let (access, specialty, link) = load_settings(state, current, id).await?;
+    if !access.manages {
+        return Err(crate::error::AppError::NotFound);
+    }
+    crate::web::render_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &SettingsPage {
+            layout: Layout::signed_in(session, &current.user, &current.nav)?,
+            manages: access.manages,
+            errors,
+            form: SettingsForm::from_workspace(&access.workspace),
+            link: link.map(|l| share_link::view(l.as_ref(), None)),
+            link_form,
+            workspace: access.workspace,
+            specialty,
+        },
+    )
 }
 
 /// `POST /workspaces/{id}/settings`: admins change the name, description, who may invite and
@@ -231,7 +288,12 @@ pub async fn update_settings(
                 );
             }
         }
-        if !matches!(form.invite_policy.as_str(), "admins" | "members") {
+        if ![
+            workspaces::INVITES_BY_ADMINS,
+            workspaces::INVITES_BY_MEMBERS,
+        ]
+        .contains(&form.invite_policy.as_str())
+        {
             errors.add("invite_policy", "Choose who may invite people");
         }
         if form.description.chars().count() > 1000 {
@@ -282,7 +344,7 @@ pub async fn update_settings(
         session.set_flash("Workspace settings saved.")?;
         return Ok(crate::web::see_other(&format!("/workspaces/{id}/settings")));
     };
-    let (access, specialty) = load_settings(&state, &current, id).await?;
+    let (access, specialty, link) = load_settings(&state, &current, id).await?;
     crate::web::render_with(
         StatusCode::UNPROCESSABLE_ENTITY,
         &SettingsPage {
@@ -290,6 +352,8 @@ pub async fn update_settings(
             manages: access.manages,
             errors,
             form,
+            link: link.map(|l| share_link::view(l.as_ref(), None)),
+            link_form: LinkForm::default(),
             workspace: access.workspace,
             specialty,
         },

@@ -1,0 +1,67 @@
+//! Invitations: inviting colleagues and guests into a workspace, the emailed link (accept,
+//! decline, ask for a new one), invitations shown inside the app, resend and rescind, the
+//! shareable workspace link, and the acceptance rules they share.
+
+pub mod acceptance;
+pub mod in_app;
+pub mod invite;
+pub mod landing;
+pub mod listing;
+pub mod sending;
+pub mod share_link;
+
+use actix_web::web;
+
+pub fn config(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/workspaces/{id}/invitations/new",
+        web::get().to(invite::invite_form),
+    )
+    .route(
+        "/workspaces/{id}/invitations",
+        web::post().to(invite::invite),
+    )
+    .route(
+        "/workspaces/{id}/invitations/{invitation_id}/resend",
+        web::post().to(invite::resend),
+    )
+    .route(
+        "/workspaces/{id}/invitations/{invitation_id}/rescind",
+        web::post().to(invite::rescind),
+    )
+    .route("/invitations/{token}", web::get().to(landing::landing_page))
+    .route(
+        "/invitations/{token}/accept",
+        web::post().to(landing::accept),
+    )
+    .route(
+        "/invitations/{token}/decline",
+        web::post().to(landing::decline),
+    )
+    .route(
+        "/invitations/{token}/ask",
+        web::post().to(landing::ask_again),
+    )
+    .route(
+        "/account/invitations/{invitation_id}/accept",
+        web::post().to(in_app::accept),
+    )
+    .route(
+        "/account/invitations/{invitation_id}/decline",
+        web::post().to(in_app::decline),
+    )
+    .route(
+        "/workspaces/{id}/link/enable",
+        web::post().to(share_link::enable),
+    )
+    .route(
+        "/workspaces/{id}/link/regenerate",
+        web::post().to(share_link::regenerate),
+    )
+    .route(
+        "/workspaces/{id}/link/disable",
+        web::post().to(share_link::disable),
+    )
+    .route("/join/{token}", web::get().to(share_link::join_page))
+    .route("/join/{token}", web::post().to(share_link::join));
+}
