@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod housekeeping;
 pub mod mail;
 pub mod startup;
 pub mod web;

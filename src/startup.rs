@@ -75,7 +75,10 @@ impl Application {
         )
         .run();
         let worker = tokio::spawn(worker.run());
-        let housekeeping = tokio::spawn(housekeeping(pool_for_housekeeping));
+        let housekeeping = tokio::spawn(crate::housekeeping::run(
+            pool_for_housekeeping,
+            settings.base_url.clone(),
+        ));
         Ok(Self {
             port,
             base_url: settings.base_url,
@@ -103,27 +106,6 @@ impl Application {
             task.abort();
         }
         result
-    }
-}
-
-/// Every ten minutes: forget ended sessions.
-async fn housekeeping(pool: PgPool) {
-    let mut interval = tokio::time::interval(std::time::Duration::from_secs(600));
-    loop {
-        interval.tick().await;
-        let pool = pool.clone();
-        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
-            Ok(crate::db::models::sessions::delete_expired(
-                &mut *pool.get()?,
-            )?)
-        })
-        .await;
-        match outcome {
-            Ok(Ok(removed)) if removed > 0 => tracing::info!(removed, "expired sessions removed"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "housekeeping failed"),
-            Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
-        }
     }
 }
 

@@ -1,10 +1,12 @@
 //! What every page's layout needs: the CSRF token for its forms, who is signed in, the
-//! workspace switcher (bottom left) with each workspace's status, the prompt admins see while
-//! people wait for approval, and a one-time confirmation message.
+//! workspace switcher (bottom left) with each workspace's status and the invitations waiting for
+//! the user, the prompt admins see while people wait for approval, and a one-time confirmation
+//! message.
 
 use diesel::PgConnection;
 
 use crate::auth::TypedSession;
+use crate::db::models::invitations;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members::{self, Membership};
 use crate::db::models::workspaces::Workspace;
@@ -17,6 +19,15 @@ pub struct Layout {
     pub flash: Option<String>,
     pub switcher: Vec<SwitcherItem>,
     pub prompt: Option<Prompt>,
+    pub invitations: Vec<InvitationItem>,
+}
+
+/// An invitation waiting for the signed-in person, with Join and Decline in the switcher.
+#[derive(Clone)]
+pub struct InvitationItem {
+    pub id: String,
+    pub workspace: String,
+    pub inviter: String,
 }
 
 pub struct NavUser {
@@ -46,6 +57,8 @@ pub struct Prompt {
 pub struct Navigation {
     pub items: Vec<SwitcherItem>,
     pub prompt: Option<Prompt>,
+    /// Open invitations to the user's verified address.
+    pub invitations: Vec<InvitationItem>,
     /// The workspace chosen in the switcher, if it is still theirs; `None` is "My Workspace".
     pub current: Option<(Workspace, Membership)>,
 }
@@ -85,10 +98,23 @@ impl Navigation {
             ),
             href: format!("/workspaces/{first}/settings/users"),
         });
+        let invitations = if user.is_verified() {
+            invitations::open_for_email_with_inviter(conn, &user.email)?
+                .into_iter()
+                .map(|(invitation, workspace, inviter)| InvitationItem {
+                    id: invitation.id.to_string(),
+                    workspace,
+                    inviter: inviter.unwrap_or_else(|| "A former member".into()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             items,
             prompt,
             current,
+            invitations,
         })
     }
 }
@@ -102,6 +128,7 @@ impl Layout {
             flash: None,
             switcher: Vec::new(),
             prompt: None,
+            invitations: Vec::new(),
         }
     }
 
@@ -121,6 +148,7 @@ impl Layout {
             }),
             switcher: nav.items.clone(),
             prompt: nav.prompt.clone(),
+            invitations: nav.invitations.clone(),
             ..Self::anonymous(session)?
         })
     }

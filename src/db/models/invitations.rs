@@ -387,21 +387,49 @@ pub fn list_for_workspace(
         .collect())
 }
 
-/// Open, unexpired invitations to this email in live workspaces, with the workspace's name
-/// (shown inside the app to the account with that address).
-pub fn open_for_email(
+/// Open, unexpired invitations to this email in live workspaces, with the workspace's name and
+/// the inviter's (shown inside the app to the account with that address).
+pub fn open_for_email_with_inviter(
     conn: &mut PgConnection,
     email: &str,
-) -> QueryResult<Vec<(Invitation, String)>> {
-    invitations::table
+) -> QueryResult<Vec<(Invitation, String, Option<String>)>> {
+    let rows: Vec<(Invitation, String, Option<(String, String)>)> = invitations::table
         .inner_join(workspaces::table)
+        .left_join(users::table.on(users::id.nullable().eq(invitations::invited_by)))
         .filter(invitations::email.eq(email.to_lowercase()))
         .filter(open!())
         .filter(invitations::expires_at.gt(diesel::dsl::now))
         .filter(workspaces::archived_at.is_null())
         .order(invitations::sent_at.desc())
-        .select((Invitation::as_select(), workspaces::name))
-        .load(conn)
+        .select((
+            Invitation::as_select(),
+            workspaces::name,
+            (users::first_name, users::surname).nullable(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(invitation, workspace, inviter)| {
+            let inviter = inviter.map(|(first, last)| format!("{first} {last}"));
+            (invitation, workspace, inviter)
+        })
+        .collect())
+}
+
+/// The open, unexpired invitation with this id addressed to this email.
+pub fn open_for_email_by_id(
+    conn: &mut PgConnection,
+    email: &str,
+    id: InvitationId,
+) -> QueryResult<Option<Invitation>> {
+    invitations::table
+        .find(id)
+        .filter(invitations::email.eq(email.to_lowercase()))
+        .filter(open!())
+        .filter(invitations::expires_at.gt(diesel::dsl::now))
+        .select(Invitation::as_select())
+        .first(conn)
+        .optional()
 }
 
 /// How many invitations the workspace sent in the last 24 hours (new ones and resends).

@@ -23,6 +23,14 @@ pub struct SignupForm {
     surname: String,
     email: String,
     password: String,
+    /// The token of the invitation being answered, if any.
+    invitation: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignupQuery {
+    invitation: String,
 }
 
 #[derive(Template)]
@@ -33,6 +41,15 @@ struct SignupPage {
     first_name: String,
     surname: String,
     email: String,
+    invitation: Option<InvitedSignup>,
+    /// The invited address is the account's, shown but not typed.
+    email_fixed: bool,
+}
+
+/// Sign-up from an invitation link.
+struct InvitedSignup {
+    token: String,
+    workspace: String,
 }
 
 #[derive(Template)]
@@ -43,14 +60,36 @@ struct CheckEmailPage {
     explanation: &'static str,
 }
 
-pub async fn signup_form(session: TypedSession) -> AppResult<HttpResponse> {
-    crate::web::render(&SignupPage {
+pub async fn signup_form(
+    req: HttpRequest,
+    session: TypedSession,
+    state: web::Data<AppState>,
+    query: web::Query<SignupQuery>,
+) -> AppResult<HttpResponse> {
+    let mut page = SignupPage {
         layout: Layout::anonymous(&session)?,
         errors: FormErrors::default(),
         first_name: String::new(),
         surname: String::new(),
         email: String::new(),
-    })
+        invitation: None,
+        email_fixed: false,
+    };
+    if !query.invitation.is_empty() {
+        let ip = crate::web::client_ip(&req);
+        match invited::lookup(&state, &session, &query.invitation, &ip).await? {
+            Ok((invitation, workspace)) => {
+                page.email = invitation.email.clone().unwrap_or_default();
+                page.email_fixed = invitation.email.is_some();
+                page.invitation = Some(InvitedSignup {
+                    token: query.invitation.clone(),
+                    workspace,
+                });
+            }
+            Err(dead) => return Ok(dead),
+        }
+    }
+    crate::web::render(&page)
 }
 
 /// A sign-up that passed every rule.
@@ -61,7 +100,12 @@ struct ValidSignup {
     password: Password,
 }
 
-async fn parse(state: &AppState, form: &SignupForm) -> AppResult<Result<ValidSignup, FormErrors>> {
+/// `admitted_only`: the address must be one an organisation admits (not for invited guests).
+async fn parse(
+    state: &AppState,
+    form: &SignupForm,
+    admitted_only: bool,
+) -> AppResult<Result<ValidSignup, FormErrors>> {
     let mut errors = FormErrors::default();
     let first_name = errors.check(
         "first_name",
@@ -69,7 +113,7 @@ async fn parse(state: &AppState, form: &SignupForm) -> AppResult<Result<ValidSig
     );
     let surname = errors.check("surname", PersonName::parse(&form.surname, "surname"));
     let email = errors.check("email", EmailAddress::parse(&form.email));
-    if let Some(email) = email.clone() {
+    if let Some(email) = email.clone().filter(|_| admitted_only) {
         let admitted = crate::db::run(&state.pool, move |conn| {
             Ok(organisations::admitting(conn, &email)?)
         })
@@ -108,7 +152,10 @@ pub async fn sign_up(
     form: web::Form<SignupForm>,
 ) -> AppResult<HttpResponse> {
     let form = form.into_inner();
-    let signup = match parse(&state, &form).await? {
+    if !form.invitation.is_empty() {
+        return invited::sign_up(req, session, state, form).await;
+    }
+    let signup = match parse(&state, &form, true).await? {
         Ok(signup) => signup,
         Err(errors) => {
             return crate::web::render_with(
@@ -119,13 +166,26 @@ pub async fn sign_up(
                     first_name: form.first_name,
                     surname: form.surname,
                     email: form.email,
+                    invitation: None,
+                    email_fixed: false,
                 },
             )
         }
     };
+    create_or_tell_owner(&req, &state, signup).await?;
+    Ok(crate::web::see_other("/signup/check-email"))
+}
+
+/// Creates the account and sends the verification link, or (without saying so on the page)
+/// emails the owner of an existing account.
+async fn create_or_tell_owner(
+    req: &HttpRequest,
+    state: &AppState,
+    signup: ValidSignup,
+) -> AppResult<()> {
     // Hashed whether or not the account exists, so both answers take the same time.
     let password_hash = password::hash(signup.password).await?;
-    let ip = crate::web::client_ip(&req);
+    let ip = crate::web::client_ip(req);
     let base_url = state.settings.base_url.clone();
     crate::db::transaction(&state.pool, move |conn| {
         match users::find_by_email(conn, &signup.email)? {
@@ -182,8 +242,7 @@ pub async fn sign_up(
         }
         Ok(())
     })
-    .await?;
-    Ok(crate::web::see_other("/signup/check-email"))
+    .await
 }
 
 /// Issues a 24-hour verification link (the previous one stops working) and queues its email.
@@ -216,4 +275,134 @@ pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> 
         heading: "Check your email",
         explanation: "We have sent you an email. Use the link in it within 24 hours to confirm your email address and finish creating your account. If you already have an account, the email tells you how to sign in.",
     })
+}
+
+/// Sign-up from an invitation link (`/signup?invitation={token}`). For an emailed invitation the
+/// address is the invited one, confirmed by the link itself: the account is created verified and
+/// the person goes straight on to enrol their authenticator, then back to the invitation to
+/// press Join. For a text-message invitation the person types their own address, which is
+/// confirmed by email as usual (any address: guests need not be in an organisation).
+mod invited {
+    use super::*;
+    use crate::db::models::invitations::Invitation;
+    use crate::web::invitations::landing::{dead_link, link_state, LinkState};
+
+    /// The live invitation and its workspace's name, or the page saying why the link is dead.
+    pub async fn lookup(
+        state: &AppState,
+        session: &TypedSession,
+        token: &str,
+        ip: &str,
+    ) -> AppResult<Result<(Invitation, String), HttpResponse>> {
+        let link = link_state(state, token, ip).await?;
+        let LinkState::Live(invitation) = link else {
+            return Ok(Err(dead_link(session, state, None, token, &link).await?));
+        };
+        let id = invitation.workspace_id;
+        let workspace = crate::db::run(&state.pool, move |conn| {
+            Ok(crate::db::models::workspaces::find(conn, id)?.name)
+        })
+        .await?;
+        Ok(Ok((invitation, workspace)))
+    }
+
+    pub async fn sign_up(
+        req: HttpRequest,
+        session: TypedSession,
+        state: web::Data<AppState>,
+        mut form: SignupForm,
+    ) -> AppResult<HttpResponse> {
+        let ip = crate::web::client_ip(&req);
+        let (invitation, workspace) = match lookup(&state, &session, &form.invitation, &ip).await? {
+            Ok(found) => found,
+            Err(dead) => return Ok(dead),
+        };
+        let email_fixed = invitation.email.is_some();
+        if let Some(invited) = &invitation.email {
+            form.email = invited.clone();
+        }
+        let mut signup = parse(&state, &form, false).await?;
+        if let (Ok(valid), true) = (&signup, email_fixed) {
+            let email = valid.email.clone();
+            let exists = crate::db::run(&state.pool, move |conn| {
+                Ok(users::find_by_email(conn, &email)?.is_some())
+            })
+            .await?;
+            if exists {
+                let mut errors = FormErrors::default();
+                errors.add(
+                    "email",
+                    "You already have a Staffroom account with this address. Sign in to join.",
+                );
+                signup = Err(errors);
+            }
+        }
+        let signup = match signup {
+            Ok(signup) => signup,
+            Err(errors) => {
+                return crate::web::render_with(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &SignupPage {
+                        layout: Layout::anonymous(&session)?,
+                        errors,
+                        first_name: form.first_name,
+                        surname: form.surname,
+                        email: form.email,
+                        invitation: Some(InvitedSignup {
+                            token: form.invitation,
+                            workspace,
+                        }),
+                        email_fixed,
+                    },
+                )
+            }
+        };
+        if !email_fixed {
+            create_or_tell_owner(&req, &state, signup).await?;
+            return Ok(crate::web::see_other("/signup/check-email"));
+        }
+        let password_hash = password::hash(signup.password).await?;
+        let created = crate::db::transaction(&state.pool, move |conn| {
+            if users::find_by_email(conn, &signup.email)?.is_some() {
+                return Ok(None);
+            }
+            let user = users::insert(
+                conn,
+                &users::NewUser {
+                    id: UserId::new(),
+                    email: signup.email.as_str(),
+                    first_name: signup.first_name.as_str(),
+                    surname: signup.surname.as_str(),
+                    password_hash: Some(&password_hash),
+                    email_verified_at: Some(chrono::Utc::now()),
+                    medical_secretary: false,
+                    imported: false,
+                },
+            )?;
+            audit::record(
+                conn,
+                &NewAuditEvent::new("sign_up", Some(ip))
+                    .actor(user.id)
+                    .target(user.id)
+                    .workspace(invitation.workspace_id)
+                    .detail(format!(
+                        "{} created an account from an invitation (address confirmed by the invitation link)",
+                        user.full_name()
+                    )),
+            )?;
+            Ok(Some(user.id))
+        })
+        .await?;
+        let Some(user) = created else {
+            // Created by a parallel request a moment ago: signing in is the way on.
+            return Ok(crate::web::see_other(&format!(
+                "/login?next=/invitations/{}",
+                form.invitation
+            )));
+        };
+        // The password was just chosen: the second factor (its enrolment) is what remains.
+        let next = format!("/invitations/{}", form.invitation);
+        session.begin_second_factor(user, Some(&next))?;
+        Ok(crate::web::see_other("/account/two-factor/setup"))
+    }
 }

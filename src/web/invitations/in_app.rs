@@ -19,11 +19,10 @@ fn addressed_invitation(
     user: &User,
     id: InvitationId,
 ) -> AppResult<Invitation> {
-    invitations::open_for_email(conn, &user.email)?
-        .into_iter()
-        .map(|(invitation, _)| invitation)
-        .find(|invitation| invitation.id == id && user.is_verified())
-        .ok_or(AppError::NotFound)
+    if !user.is_verified() {
+        return Err(AppError::NotFound);
+    }
+    invitations::open_for_email_by_id(conn, &user.email, id)?.ok_or(AppError::NotFound)
 }
 
 pub async fn accept(

@@ -204,7 +204,7 @@ fn render_dead(
 }
 
 /// The dead-link page for a link looked up by `link_state`, naming its workspace when known.
-async fn dead_link(
+pub async fn dead_link(
     session: &TypedSession,
     state: &AppState,
     current: Option<&CurrentUser>,
