@@ -5,6 +5,7 @@ mod accounts;
 mod cli;
 mod embedded_postgres;
 mod helpers;
+mod invitations;
 mod mail;
 mod organisation_settings;
 mod password_change;

@@ -4,7 +4,7 @@
 use crate::helpers::*;
 
 /// Creates a workspace as `admin` and returns its id.
-async fn create_workspace(
+pub(crate) async fn create_workspace(
     admin: &Person,
     org: staffroom::domain::OrganisationId,
     name: &str,
@@ -42,7 +42,7 @@ async fn create_workspace(
 }
 
 /// Whether the workspace is in this person's switcher.
-async fn in_switcher(person: &Person, ws: &str) -> bool {
+pub(crate) async fn in_switcher(person: &Person, ws: &str) -> bool {
     person
         .browser
         .get("/workspaces")
@@ -52,7 +52,7 @@ async fn in_switcher(person: &Person, ws: &str) -> bool {
 }
 
 /// `person` asks to join `ws` and `admin` approves them.
-async fn join_approved(admin: &Person, person: &Person, ws: &str) {
+pub(crate) async fn join_approved(admin: &Person, person: &Person, ws: &str) {
     person
         .browser
         .post(&format!("/workspaces/{ws}/join"), &[])
@@ -68,7 +68,7 @@ async fn join_approved(admin: &Person, person: &Person, ws: &str) {
         .assert_redirect_to(&users_page(ws));
 }
 
-fn users_page(ws: &str) -> String {
+pub(crate) fn users_page(ws: &str) -> String {
     format!("/workspaces/{ws}/settings/users")
 }
 
