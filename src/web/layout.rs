@@ -17,6 +17,8 @@ pub struct Layout {
     pub flash: Option<String>,
     pub switcher: Vec<SwitcherItem>,
     pub prompt: Option<Prompt>,
+    /// The header's "Administration" link, for those who administer an organisation.
+    pub admin_href: Option<String>,
 }
 
 pub struct NavUser {
@@ -48,6 +50,7 @@ pub struct Navigation {
     pub prompt: Option<Prompt>,
     /// The workspace chosen in the switcher, if it is still theirs; `None` is "My Workspace".
     pub current: Option<(Workspace, Membership)>,
+    pub admin_href: Option<String>,
 }
 
 impl Navigation {
@@ -85,10 +88,12 @@ impl Navigation {
             ),
             href: format!("/workspaces/{first}/settings/users"),
         });
+        let admin_href = crate::auth::permissions::administration_home(conn, user)?;
         Ok(Self {
             items,
             prompt,
             current,
+            admin_href,
         })
     }
 }
@@ -102,6 +107,7 @@ impl Layout {
             flash: None,
             switcher: Vec::new(),
             prompt: None,
+            admin_href: None,
         }
     }
 
@@ -121,6 +127,7 @@ impl Layout {
             }),
             switcher: nav.items.clone(),
             prompt: nav.prompt.clone(),
+            admin_href: nav.admin_href.clone(),
             ..Self::anonymous(session)?
         })
     }

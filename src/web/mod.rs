@@ -1,5 +1,6 @@
 //! The pages, one folder or file per feature; each exposes `config` to register its routes.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod dev_mailbox;
@@ -24,6 +25,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(setup::config)
         .configure(home::config)
         .configure(workspaces::config)
+        .configure(admin::config)
         .configure(dev_mailbox::config);
 }
 

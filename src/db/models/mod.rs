@@ -2,10 +2,13 @@
 //! `&mut PgConnection`, so a handler composes several in one transaction.
 
 pub mod audit;
+pub mod audit_log;
 pub mod organisations;
 pub mod outbox;
+pub mod people;
 pub mod recovery_codes;
 pub mod roles;
+pub mod roster_profiles;
 pub mod sessions;
 pub mod specialties;
 pub mod throttles;
