@@ -89,6 +89,16 @@ pub fn administer_roles(
     hold_organisation_wide(conn, user, org, |r| r.manage_roles)
 }
 
+/// "May read the organisation's roles": "manage roles", or "manage users" (who read roles on
+/// people's pages).
+pub fn see_roles(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.manage_roles || r.manage_users)
+}
+
 /// "May import rostered medics": "import users".
 pub fn import_users(
     conn: &mut PgConnection,

@@ -88,11 +88,7 @@ fn load(
     user: &crate::db::models::users::User,
     org_id: OrganisationId,
 ) -> AppResult<(AdminNav, Vec<RoleRow>, bool)> {
-    // Those who manage users see the roles they read on people; those who manage roles change them.
-    let org = match permissions::administer_roles(conn, user, org_id) {
-        Ok(org) => org,
-        Err(_) => permissions::administer_users(conn, user, org_id)?,
-    };
+    let org = permissions::see_roles(conn, user, org_id)?;
     let may_create = permissions::administer_roles(conn, user, org.id).is_ok();
     let nav = AdminNav::load(conn, &org, user, "roles")?;
     let counts = roles::holder_counts(conn, org.id)?;

@@ -71,10 +71,9 @@ impl UserView {
         admin: &User,
         org_id: OrganisationId,
         person: UserId,
-        tab: &'static str,
     ) -> AppResult<Self> {
         let (org, person) = permissions::administer_user(conn, admin, org_id, person)?;
-        let nav = AdminNav::load(conn, &org, admin, tab)?;
+        let nav = AdminNav::load(conn, &org, admin, "users")?;
         let may_assign = permissions::administer_roles(conn, admin, org.id).is_ok();
         let assignments = roles::assignments_of(conn, org.id, person.id)?
             .into_iter()
@@ -172,7 +171,7 @@ pub async fn refused(
         "details"
     };
     let view = crate::db::run(&state.pool, move |conn| {
-        UserView::load(conn, &admin, org_id, person, tab)
+        UserView::load(conn, &admin, org_id, person)
     })
     .await?;
     let mut page = UserPage::new(
@@ -192,7 +191,7 @@ pub async fn details_page(
 ) -> AppResult<HttpResponse> {
     let ((org_id, person), admin) = (path.into_inner(), current.user.clone());
     let view = crate::db::run(&state.pool, move |conn| {
-        UserView::load(conn, &admin, org_id, person, "users")
+        UserView::load(conn, &admin, org_id, person)
     })
     .await?;
     crate::web::render(&UserPage::new(
@@ -221,7 +220,7 @@ pub async fn update_details(
         );
         let surname = errors.check("surname", PersonName::parse(&form.surname, "surname"));
         let (Some(first_name), Some(surname)) = (first_name, surname) else {
-            let view = UserView::load(conn, &admin, org.id, person.id, "users")?;
+            let view = UserView::load(conn, &admin, org.id, person.id)?;
             return Ok(Some((view, errors, form)));
         };
         if first_name.as_str() != person.first_name || surname.as_str() != person.surname {

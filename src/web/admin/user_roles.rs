@@ -28,7 +28,7 @@ pub async fn roles_tab(
 ) -> AppResult<HttpResponse> {
     let ((org_id, person), admin) = (path.into_inner(), current.user.clone());
     let view = crate::db::run(&state.pool, move |conn| {
-        UserView::load(conn, &admin, org_id, person, "users")
+        UserView::load(conn, &admin, org_id, person)
     })
     .await?;
     crate::web::render(&UserPage::new(
@@ -47,7 +47,7 @@ pub async fn edit_form(
     let ((org_id, person, assignment_id), admin) = (path.into_inner(), current.user.clone());
     let (view, assignment) = crate::db::run(&state.pool, move |conn| {
         permissions::administer_roles(conn, &admin, org_id)?;
-        let view = UserView::load(conn, &admin, org_id, person, "users")?;
+        let view = UserView::load(conn, &admin, org_id, person)?;
         let assignment = roles::find_assignment(conn, org_id, person, assignment_id)?;
         Ok((view, assignment))
     })
@@ -160,7 +160,7 @@ pub async fn add(
             }
         }
         let Some((role, ws)) = parsed.filter(|_| errors.is_empty()) else {
-            let view = UserView::load(conn, &admin, org_id, person, "users")?;
+            let view = UserView::load(conn, &admin, org_id, person)?;
             return Ok(Done::Refused(Box::new(view), errors, form, None));
         };
         let target = crate::db::models::users::find(conn, person)?;
@@ -219,7 +219,7 @@ pub async fn change(
             }
         }
         let Some((role, ws)) = parsed.filter(|_| errors.is_empty()) else {
-            let view = UserView::load(conn, &admin, org_id, person, "users")?;
+            let view = UserView::load(conn, &admin, org_id, person)?;
             return Ok(Done::Refused(
                 Box::new(view),
                 errors,
@@ -266,7 +266,7 @@ pub async fn delete(
         if person == admin.id {
             let mut errors = FormErrors::default();
             errors.add("role_id", OWN_ROLES);
-            let view = UserView::load(conn, &admin, org_id, person, "users")?;
+            let view = UserView::load(conn, &admin, org_id, person)?;
             return Ok(Done::Refused(
                 Box::new(view),
                 errors,
