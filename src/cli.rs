@@ -42,6 +42,13 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Import rostered medics from a CSV (first_name,surname,email[,grade]); prints the report.
+    ImportUsers {
+        #[arg(long)]
+        org: OrganisationId,
+        /// The CSV file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -234,6 +241,28 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
         Ok(user.id)
     })?;
     Ok(id)
+}
+
+/// The same import as the web page's (`web::admin::roster::import`), by the command line.
+pub fn import_users(
+    pool: &PgPool,
+    base_url: &str,
+    org: OrganisationId,
+    file: &std::path::Path,
+) -> anyhow::Result<crate::web::admin::roster::Report> {
+    let csv = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+    let conn = &mut *pool.get()?;
+    let org = organisations::find(conn, org).context("no organisation with that id")?;
+    let actor = crate::web::admin::accounts::Actor {
+        user: None,
+        ip: None,
+    };
+    let outcome = diesel::Connection::transaction(conn, |conn| {
+        crate::web::admin::roster::import(conn, base_url, &org, &csv, &actor)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    outcome.map_err(|message| anyhow::anyhow!(message))
 }
 
 pub fn read_password_from_stdin() -> anyhow::Result<String> {

@@ -71,6 +71,22 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::ImportUsers { org, file } => {
+            let database = Database::open(&settings)?;
+            database.migrate()?;
+            let report = cli::import_users(&database.pool(2), &settings.base_url, org, &file)?;
+            for row in &report.rows {
+                let who = format!("{} <{}>", row.name, row.email);
+                println!(
+                    "line {}: {}: {who}: {}",
+                    row.line,
+                    row.outcome.label(),
+                    row.note
+                );
+            }
+            println!("{}", report.summary());
+            Ok(())
+        }
     }
 }
 

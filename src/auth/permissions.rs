@@ -9,7 +9,7 @@ use crate::db::models::roles;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members::{self, Membership};
 use crate::db::models::workspaces::{self, Workspace};
-use crate::domain::{EmailAddress, OrganisationId, WorkspaceId};
+use crate::domain::{EmailAddress, OrganisationId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
 
 /// An organisation the user belongs to.
@@ -39,6 +39,103 @@ pub fn administer_organisation(
         return Err(AppError::NotFound);
     }
     Ok(organisation)
+}
+
+/// A member of `org` holding an organisation-wide role that grants `permission` (a role
+/// scoped to one workspace grants nothing organisation-wide).
+fn hold_organisation_wide(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+    permission: fn(&roles::Role) -> bool,
+) -> AppResult<Organisation> {
+    let organisation = member_organisation(conn, user, org)?;
+    if !roles::organisation_wide_of(conn, org, user.id)?
+        .iter()
+        .any(permission)
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(organisation)
+}
+
+/// "May see and change the organisation's people" (Manage Users & Roles): "manage users".
+pub fn administer_users(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.manage_users)
+}
+
+/// "May administer this person": `administer_users`, and the person belongs to `org`.
+pub fn administer_user(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+    person: UserId,
+) -> AppResult<(Organisation, User)> {
+    let organisation = administer_users(conn, user, org)?;
+    let person = crate::db::models::people::find_member(conn, org, person)?;
+    Ok((organisation, person))
+}
+
+/// "May create roles and give them to people": "manage roles".
+pub fn administer_roles(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.manage_roles)
+}
+
+/// "May read the organisation's roles": "manage roles", or "manage users" (who read roles on
+/// people's pages).
+pub fn see_roles(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.manage_roles || r.manage_users)
+}
+
+/// "May import rostered medics": "import users".
+pub fn import_users(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.import_users)
+}
+
+/// "May read the organisation's audit log": "view audit".
+pub fn view_audit(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    hold_organisation_wide(conn, user, org, |r| r.view_audit)
+}
+
+/// Where the header's "Administration" link goes: the first page of the first organisation
+/// where the user holds an administration permission organisation-wide.
+pub fn administration_home(conn: &mut PgConnection, user: &User) -> AppResult<Option<String>> {
+    for org in organisations::of_user(conn, user.id)? {
+        let held = roles::organisation_wide_of(conn, org.id, user.id)?;
+        let page = if held.iter().any(|r| r.manage_users) {
+            "users"
+        } else if held.iter().any(|r| r.import_users) {
+            "import"
+        } else if held.iter().any(|r| r.manage_roles) {
+            "roles"
+        } else if held.iter().any(|r| r.view_audit) {
+            "audit"
+        } else {
+            continue;
+        };
+        return Ok(Some(format!("/organisations/{}/admin/{page}", org.id)));
+    }
+    Ok(None)
 }
 
 /// An organisation the user may join: its allowed domains admit their address.

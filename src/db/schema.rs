@@ -269,6 +269,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     role_assignments,
     roles,
+    roster_profiles,
     sessions,
     specialties,
     throttles,
@@ -278,3 +279,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspace_members,
     workspaces,
 );
+
+diesel::table! {
+    roster_profiles (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        first_name -> Text,
+        surname -> Text,
+        grade -> Text,
+        imported_by -> Nullable<Uuid>,
+        imported_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(roster_profiles -> organisations (organisation_id));
+diesel::joinable!(roster_profiles -> users (user_id));

@@ -20,6 +20,8 @@ pub struct Layout {
     pub switcher: Vec<SwitcherItem>,
     pub prompt: Option<Prompt>,
     pub invitations: Vec<InvitationItem>,
+    /// The header's "Administration" link, for those who administer an organisation.
+    pub admin_href: Option<String>,
 }
 
 /// An invitation waiting for the signed-in person, with Join and Decline in the switcher.
@@ -61,6 +63,7 @@ pub struct Navigation {
     pub invitations: Vec<InvitationItem>,
     /// The workspace chosen in the switcher, if it is still theirs; `None` is "My Workspace".
     pub current: Option<(Workspace, Membership)>,
+    pub admin_href: Option<String>,
 }
 
 impl Navigation {
@@ -110,11 +113,13 @@ impl Navigation {
         } else {
             Vec::new()
         };
+        let admin_href = crate::auth::permissions::administration_home(conn, user)?;
         Ok(Self {
             items,
             prompt,
             current,
             invitations,
+            admin_href,
         })
     }
 }
@@ -129,6 +134,7 @@ impl Layout {
             switcher: Vec::new(),
             prompt: None,
             invitations: Vec::new(),
+            admin_href: None,
         }
     }
 
@@ -149,6 +155,7 @@ impl Layout {
             switcher: nav.items.clone(),
             prompt: nav.prompt.clone(),
             invitations: nav.invitations.clone(),
+            admin_href: nav.admin_href.clone(),
             ..Self::anonymous(session)?
         })
     }

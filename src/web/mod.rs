@@ -1,5 +1,6 @@
 //! The pages, one folder or file per feature; each exposes `config` to register its routes.
 
+pub mod admin;
 pub mod assets;
 pub mod auth;
 pub mod dev_mailbox;
@@ -26,6 +27,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(home::config)
         .configure(workspaces::config)
         .configure(invitations::config)
+        .configure(admin::config)
         .configure(dev_mailbox::config);
 }
 

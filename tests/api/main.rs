@@ -2,6 +2,7 @@
 //! (one database per test, cloned from a migrated template), and a real SMTP listener.
 
 mod accounts;
+mod admin;
 mod cli;
 mod embedded_postgres;
 mod helpers;

@@ -4,10 +4,13 @@
 pub mod audit;
 pub mod invitations;
 pub mod join_links;
+pub mod audit_log;
 pub mod organisations;
 pub mod outbox;
+pub mod people;
 pub mod recovery_codes;
 pub mod roles;
+pub mod roster_profiles;
 pub mod sessions;
 pub mod specialties;
 pub mod throttles;

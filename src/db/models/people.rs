@@ -1,0 +1,250 @@
+//! An organisation's people as its administrators see them: the searchable, paged directory,
+//! likely duplicates, account status changes and merging two accounts into one.
+
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+
+use crate::db::models::users::User;
+use crate::db::schema::{organisation_members, users};
+use crate::domain::{OrganisationId, UserId};
+
+pub const PAGE_SIZE: i64 = 25;
+
+/// `%term%` for ILIKE, with the pattern characters in the term taken literally.
+pub fn contains_pattern(term: &str) -> String {
+    let escaped = term
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The same expression as the `users_full_name_trgm` index, so the planner uses the index.
+fn full_name() -> diesel::expression::SqlLiteral<Text> {
+    sql::<Text>("(users.first_name || ' ' || users.surname)")
+}
+
+type Filter = Box<dyn BoxableExpression<users::table, Pg, SqlType = Bool>>;
+
+/// Every word of the search must appear in the full name or in the email address: "amy",
+/// "okonkwo", "amy okonkwo" and "amy@nhs" all find Amy Okonkwo.
+fn matches(query: &str) -> Option<Filter> {
+    query
+        .split_whitespace()
+        .map(|word| {
+            let pattern = contains_pattern(word);
+            Box::new(
+                full_name()
+                    .ilike(pattern.clone())
+                    .or(users::email.ilike(pattern)),
+            ) as Filter
+        })
+        .reduce(|a, b| Box::new(a.and(b)))
+}
+
+type Members =
+    users::BoxedQuery<'static, Pg, diesel::dsl::SqlTypeOf<diesel::dsl::AsSelect<User, Pg>>>;
+
+fn members(org: OrganisationId) -> Members {
+    users::table
+        .filter(diesel::dsl::exists(
+            organisation_members::table
+                .filter(organisation_members::organisation_id.eq(org))
+                .filter(organisation_members::user_id.eq(users::id)),
+        ))
+        .select(User::as_select())
+        .into_boxed()
+}
+
+/// One page of the organisation's people matching `query`, by surname, and how many match.
+pub fn search(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    page: i64,
+) -> QueryResult<(Vec<User>, i64)> {
+    let mut rows = members(org);
+    let mut count = members(org);
+    if let (Some(a), Some(b)) = (matches(query), matches(query)) {
+        rows = rows.filter(a);
+        count = count.filter(b);
+    }
+    let total: i64 = count.count().get_result(conn)?;
+    let people = rows
+        .order((users::surname, users::first_name, users::id))
+        .limit(PAGE_SIZE)
+        .offset((page.max(1) - 1) * PAGE_SIZE)
+        .load(conn)?;
+    Ok((people, total))
+}
+
+/// A person of this organisation (anyone else is not found).
+pub fn find_member(conn: &mut PgConnection, org: OrganisationId, id: UserId) -> QueryResult<User> {
+    members(org).filter(users::id.eq(id)).first(conn)
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = SqlUuid)]
+    id: UserId,
+}
+
+/// Which of `people` have a likely duplicate in the organisation: someone else with the same
+/// first name and surname, or the same email local part, or an email-less profile with the
+/// same names.
+pub fn with_likely_duplicates(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    people: &[UserId],
+) -> QueryResult<Vec<UserId>> {
+    let ids: Vec<uuid::Uuid> = people.iter().map(|p| p.0).collect();
+    let found: Vec<Id> = diesel::sql_query(
+        "SELECT u.id FROM users u WHERE u.id = ANY($2) AND (
+           EXISTS (SELECT 1 FROM users o JOIN organisation_members om
+                     ON om.user_id = o.id AND om.organisation_id = $1
+                   WHERE o.id <> u.id AND o.deactivated_at IS NULL AND (
+                     (lower(o.first_name) = lower(u.first_name) AND lower(o.surname) = lower(u.surname))
+                     OR split_part(o.email, '@', 1) = split_part(u.email, '@', 1)))
+           OR EXISTS (SELECT 1 FROM roster_profiles p
+                      WHERE p.organisation_id = $1 AND p.user_id IS NULL
+                        AND lower(p.first_name) = lower(u.first_name)
+                        AND lower(p.surname) = lower(u.surname)))",
+    )
+    .bind::<SqlUuid, _>(org)
+    .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
+    .load(conn)?;
+    Ok(found.into_iter().map(|i| i.id).collect())
+}
+
+/// The organisation's other active people who are likely duplicates of `user`.
+pub fn likely_duplicates_of(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: &User,
+) -> QueryResult<Vec<User>> {
+    let ids: Vec<Id> = diesel::sql_query(
+        "SELECT o.id FROM users o JOIN organisation_members om
+           ON om.user_id = o.id AND om.organisation_id = $1
+         WHERE o.id <> $2 AND o.deactivated_at IS NULL AND (
+           (lower(o.first_name) = lower($3) AND lower(o.surname) = lower($4))
+           OR split_part(o.email, '@', 1) = split_part($5, '@', 1))
+         ORDER BY o.surname, o.first_name LIMIT 20",
+    )
+    .bind::<SqlUuid, _>(org)
+    .bind::<SqlUuid, _>(user.id)
+    .bind::<Text, _>(&user.first_name)
+    .bind::<Text, _>(&user.surname)
+    .bind::<Text, _>(&user.email)
+    .load(conn)?;
+    let ids: Vec<UserId> = ids.into_iter().map(|i| i.id).collect();
+    users::table
+        .filter(users::id.eq_any(ids))
+        .order((users::surname, users::first_name))
+        .select(User::as_select())
+        .load(conn)
+}
+
+/// Whether the person belongs to any organisation other than `org`.
+pub fn in_other_organisations(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organisation_members::table
+            .filter(organisation_members::user_id.eq(user))
+            .filter(organisation_members::organisation_id.ne(org)),
+    ))
+    .get_result(conn)
+}
+
+/// Deactivates an active account; false when it already was.
+pub fn deactivate(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
+    diesel::update(users::table.find(user))
+        .filter(users::deactivated_at.is_null())
+        .set((
+            users::deactivated_at.eq(diesel::dsl::now),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Reactivates a deactivated account; false when it was active.
+pub fn reactivate(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
+    diesel::update(users::table.find(user))
+        .filter(users::deactivated_at.is_not_null())
+        .set((
+            users::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Changes the names an administrator may correct (never the email, the password or the
+/// medical secretary flag).
+pub fn rename(
+    conn: &mut PgConnection,
+    user: UserId,
+    first_name: &str,
+    surname: &str,
+) -> QueryResult<usize> {
+    diesel::update(users::table.find(user))
+        .set((
+            users::first_name.eq(first_name),
+            users::surname.eq(surname),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+}
+
+/// Moves `other`'s place in `org` to `keep`: its workspace memberships there (the stronger
+/// status and role win where both belong), its role assignments, its rostered profile and the
+/// organisation's history about it. The caller deactivates `other` in the same transaction.
+pub fn merge_into(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    keep: UserId,
+    other: UserId,
+) -> QueryResult<()> {
+    let statements = [
+        "INSERT INTO workspace_members (workspace_id, user_id, status, role, request_message,
+                requested_at, approved_at, approved_by, invited_by)
+         SELECT wm.workspace_id, $2, wm.status, wm.role, wm.request_message, wm.requested_at,
+                wm.approved_at, wm.approved_by, wm.invited_by
+         FROM workspace_members wm JOIN workspaces w ON w.id = wm.workspace_id
+         WHERE wm.user_id = $3 AND w.organisation_id = $1
+         ON CONFLICT (workspace_id, user_id) DO UPDATE SET
+           status = CASE WHEN 'approved' IN (workspace_members.status, EXCLUDED.status)
+                         THEN 'approved' ELSE 'pending' END,
+           role = CASE WHEN 'admin' IN (workspace_members.role, EXCLUDED.role) THEN 'admin'
+                       WHEN 'member' IN (workspace_members.role, EXCLUDED.role) THEN 'member'
+                       ELSE 'guest' END,
+           approved_at = COALESCE(workspace_members.approved_at, EXCLUDED.approved_at),
+           approved_by = COALESCE(workspace_members.approved_by, EXCLUDED.approved_by)",
+        "DELETE FROM workspace_members wm USING workspaces w
+         WHERE w.id = wm.workspace_id AND wm.user_id = $3 AND w.organisation_id = $1",
+        "DELETE FROM role_assignments o WHERE o.organisation_id = $1 AND o.user_id = $3
+           AND EXISTS (SELECT 1 FROM role_assignments k WHERE k.organisation_id = $1
+                       AND k.user_id = $2 AND k.role_id = o.role_id
+                       AND k.scope_workspace_id IS NOT DISTINCT FROM o.scope_workspace_id)",
+        "UPDATE role_assignments SET user_id = $2 WHERE organisation_id = $1 AND user_id = $3",
+        "DELETE FROM roster_profiles WHERE organisation_id = $1 AND user_id = $3
+           AND EXISTS (SELECT 1 FROM roster_profiles k WHERE k.organisation_id = $1 AND k.user_id = $2)",
+        "UPDATE roster_profiles SET user_id = $2 WHERE organisation_id = $1 AND user_id = $3",
+        "UPDATE audit_events SET target_user_id = $2 WHERE organisation_id = $1 AND target_user_id = $3",
+        "INSERT INTO organisation_members (organisation_id, user_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+    ];
+    for statement in statements {
+        diesel::sql_query(statement)
+            .bind::<SqlUuid, _>(org)
+            .bind::<SqlUuid, _>(keep)
+            .bind::<SqlUuid, _>(other)
+            .execute(conn)?;
+    }
+    Ok(())
+}

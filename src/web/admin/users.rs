@@ -1,0 +1,118 @@
+//! `GET /organisations/{org_id}/admin/users?q=&page=`: the organisation's people with status,
+//! flags and roles, searched by first name, surname, full name or email, a page at a time;
+//! likely duplicates are flagged, and email-less rostered profiles are listed below.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{status_of, AdminNav};
+use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::db::models::people::{self, PAGE_SIZE};
+use crate::db::models::roles;
+use crate::db::models::roster_profiles::{self, RosterProfile};
+use crate::domain::{OrganisationId, UserId};
+use crate::error::AppResult;
+use crate::startup::AppState;
+use crate::web::layout::Layout;
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UsersQuery {
+    q: String,
+    page: Option<i64>,
+}
+
+pub struct PersonRow {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub status: &'static str,
+    pub status_tag: &'static str,
+    pub medical_secretary: bool,
+    pub imported: bool,
+    pub roles: Vec<String>,
+    pub likely_duplicate: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    layout: Layout,
+    nav: AdminNav,
+    q: String,
+    rows: Vec<PersonRow>,
+    profiles: Vec<RosterProfile>,
+    total: i64,
+    page: i64,
+    pages: i64,
+    previous_href: Option<String>,
+    next_href: Option<String>,
+}
+
+fn page_href(org: OrganisationId, q: &str, page: i64) -> String {
+    let query =
+        serde_urlencoded::to_string([("q", q), ("page", &page.to_string())]).unwrap_or_default();
+    format!("/organisations/{org}/admin/users?{query}")
+}
+
+pub async fn users_page(
+    session: TypedSession,
+    state: web::Data<AppState>,
+    current: CurrentUser,
+    org_id: web::Path<OrganisationId>,
+    query: web::Query<UsersQuery>,
+) -> AppResult<HttpResponse> {
+    let (user, org_id) = (current.user.clone(), org_id.into_inner());
+    let q: String = query.q.trim().chars().take(200).collect();
+    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let search = q.clone();
+    let (nav, rows, profiles, total) = crate::db::run(&state.pool, move |conn| {
+        let org = permissions::administer_users(conn, &user, org_id)?;
+        let nav = AdminNav::load(conn, &org, &user, "users")?;
+        let (found, total) = people::search(conn, org.id, &search, page)?;
+        let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
+        let role_names = roles::names_for(conn, org.id, &ids)?;
+        let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
+        let rows = found
+            .into_iter()
+            .map(|u| {
+                let (status, status_tag) = status_of(&u);
+                PersonRow {
+                    roles: role_names
+                        .iter()
+                        .filter(|(holder, _, _)| *holder == u.id)
+                        .map(|(_, role, scope)| match scope {
+                            Some(ws) => format!("{role} ({ws})"),
+                            None => role.clone(),
+                        })
+                        .collect(),
+                    likely_duplicate: duplicates.contains(&u.id),
+                    id: u.id,
+                    name: u.full_name(),
+                    email: u.email,
+                    status,
+                    status_tag,
+                    medical_secretary: u.medical_secretary,
+                    imported: u.imported,
+                }
+            })
+            .collect();
+        let profiles = roster_profiles::unlinked(conn, org.id, &search, 50)?;
+        Ok((nav, rows, profiles, total))
+    })
+    .await?;
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    crate::web::render(&UsersPage {
+        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        previous_href: (page > 1).then(|| page_href(org_id, &q, page - 1)),
+        next_href: (page < pages).then(|| page_href(org_id, &q, page + 1)),
+        nav,
+        q,
+        rows,
+        profiles,
+        total,
+        page,
+        pages,
+    })
+}
