@@ -7,7 +7,7 @@ use staffroom::domain::{OrganisationId, UserId};
 use crate::helpers::*;
 
 /// A trust administrator of `org`, enrolled and signed in.
-async fn trust_admin(app: &TestApp, org: OrganisationId, email: &str) -> Person {
+pub(crate) async fn trust_admin(app: &TestApp, org: OrganisationId, email: &str) -> Person {
     let id = staffroom::cli::create_user(
         &app.pool,
         &app.base_url,

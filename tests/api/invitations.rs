@@ -976,3 +976,93 @@ async fn the_shareable_link_lets_organisation_members_join_and_regenerating_it_k
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn inviting_a_rostered_profile_without_an_email_asks_for_the_address_and_records_it() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let tara = crate::admin::trust_admin(&app, org, "tara@nhs.net").await;
+    let ws = create_workspace(&tara, org, "Acute Medicine").await;
+    app.sql(&format!(
+        "INSERT INTO roster_profiles (id, organisation_id, first_name, surname, grade) VALUES (gen_random_uuid(), '{org}', 'Priya', 'Shah', 'FY1')"
+    ));
+    let profile = text(
+        &app,
+        "SELECT id FROM roster_profiles WHERE surname = 'Shah'",
+    );
+    let users = tara
+        .browser
+        .get(&format!("/organisations/{org}/admin/users"))
+        .await
+        .body;
+    let invite_path = format!("/organisations/{org}/admin/profiles/{profile}/invite");
+    assert!(users.contains(&invite_path));
+
+    // The address is asked for first; a bad one is refused beside the field and kept.
+    let refused = tara
+        .browser
+        .submit(
+            &invite_path,
+            &invite_path,
+            &[
+                ("email", "priya@gmail.com"),
+                ("workspace_id", &ws),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused
+        .body
+        .contains("priya@gmail.com is not in the organisation"));
+    assert!(refused.body.contains("value=\"priya@gmail.com\""));
+
+    tara.browser
+        .submit(
+            &invite_path,
+            &invite_path,
+            &[
+                ("email", "priya.shah@nhs.net"),
+                ("workspace_id", &ws),
+                ("role", "member"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        app.count("SELECT count(*) FROM roster_profiles p JOIN users u ON u.id = p.user_id WHERE u.email = 'priya.shah@nhs.net' AND u.password_hash IS NULL"),
+        1,
+        "the address is recorded on the profile's account"
+    );
+    let link = invitation_link(&app, "priya.shah@nhs.net", 1).await;
+    let token = link.trim_start_matches("/invitations/").to_string();
+
+    // The invitation completes the account: the link confirms the address, Priya chooses a password.
+    let priya = app.new_browser();
+    priya
+        .submit(
+            &format!("/signup?invitation={token}"),
+            "/signup",
+            &[
+                ("invitation", &token),
+                ("first_name", "Priya"),
+                ("surname", "Shah"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .assert_redirect_to("/account/two-factor/setup");
+    priya.enrol().await;
+    priya
+        .post(&format!("{link}/accept"), &[])
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(
+        membership(&app, &ws, "priya.shah@nhs.net"),
+        "approved member"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) FROM users WHERE email = 'priya.shah@nhs.net'"),
+        1
+    );
+    app.stop().await;
+}

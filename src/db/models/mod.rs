@@ -2,9 +2,9 @@
 //! `&mut PgConnection`, so a handler composes several in one transaction.
 
 pub mod audit;
+pub mod audit_log;
 pub mod invitations;
 pub mod join_links;
-pub mod audit_log;
 pub mod organisations;
 pub mod outbox;
 pub mod people;

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod import;
 pub mod merge;
 pub mod new_user;
+pub mod profile_invite;
 pub mod roles;
 pub mod roster;
 pub mod user;
@@ -88,6 +89,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::get().to(import::import_form),
         )
         .route(&format!("{base}/import"), web::post().to(import::import))
+        .route(
+            &format!("{base}/profiles/{{profile_id}}/invite"),
+            web::get().to(profile_invite::invite_form),
+        )
+        .route(
+            &format!("{base}/profiles/{{profile_id}}/invite"),
+            web::post().to(profile_invite::invite),
+        )
         .route(&format!("{base}/roles"), web::get().to(roles::roles_page))
         .route(&format!("{base}/roles"), web::post().to(roles::create))
         .route(&format!("{base}/audit"), web::get().to(audit::audit_page))

@@ -325,7 +325,10 @@ mod invited {
         if let (Ok(valid), true) = (&signup, email_fixed) {
             let email = valid.email.clone();
             let exists = crate::db::run(&state.pool, move |conn| {
-                Ok(users::find_by_email(conn, &email)?.is_some())
+                // An account an administrator made (no password, never confirmed) is
+                // completed here: the invitation link confirms its address too.
+                Ok(users::find_by_email(conn, &email)?
+                    .is_some_and(|u| u.password_hash.is_some() || u.is_verified()))
             })
             .await?;
             if exists {
@@ -363,8 +366,24 @@ mod invited {
         }
         let password_hash = password::hash(signup.password).await?;
         let created = crate::db::transaction(&state.pool, move |conn| {
-            if users::find_by_email(conn, &signup.email)?.is_some() {
-                return Ok(None);
+            if let Some(existing) = users::find_by_email(conn, &signup.email)? {
+                if existing.password_hash.is_some() || existing.is_verified() {
+                    return Ok(None);
+                }
+                users::set_password_hash(conn, existing.id, &password_hash)?;
+                users::mark_verified(conn, existing.id)?;
+                audit::record(
+                    conn,
+                    &NewAuditEvent::new("password_set", Some(ip))
+                        .actor(existing.id)
+                        .target(existing.id)
+                        .workspace(invitation.workspace_id)
+                        .detail(format!(
+                            "{} chose a password from an invitation (address confirmed by the invitation link)",
+                            existing.full_name()
+                        )),
+                )?;
+                return Ok(Some(existing.id));
             }
             let user = users::insert(
                 conn,

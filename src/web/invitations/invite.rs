@@ -101,7 +101,7 @@ pub async fn invite_form(
 }
 
 /// What happened to one address.
-enum AddressOutcome {
+pub enum AddressOutcome {
     Sent { in_app: bool },
     Resent,
     AlreadyMember,
@@ -112,7 +112,8 @@ enum AddressOutcome {
 }
 
 impl AddressOutcome {
-    fn line(&self) -> (String, bool) {
+    /// The result line the Users page shows, and whether it was sent.
+    pub fn line(&self) -> (String, bool) {
         let (text, ok) = match self {
             AddressOutcome::Sent { in_app: false } => ("Invitation sent".to_string(), true),
             AddressOutcome::Sent { in_app: true } => (
@@ -192,9 +193,10 @@ fn check_form(form: &InviteForm, errors: &mut FormErrors) -> Option<NaiveDate> {
     }
 }
 
-/// Invites one address, inside the form's transaction.
+/// Invites one address, inside the caller's transaction (which holds the workspace lock):
+/// refuses it, says they are a member already, resends an open invitation, or sends a new one.
 #[allow(clippy::too_many_arguments)]
-fn invite_one(
+pub fn invite_one(
     conn: &mut PgConnection,
     base_url: &str,
     workspace: &Workspace,
