@@ -46,7 +46,9 @@ pub async fn require_token(
         _ => false,
     };
     if !valid {
-        tracing::info!(path = %req.path(), "POST refused: missing or wrong CSRF token");
+        // The route's pattern, not the path: paths can carry tokens (/invitations/{token}).
+        let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        tracing::info!(%route, "POST refused: missing or wrong CSRF token");
         return Ok(req.error_response(AppError::Csrf));
     }
     Ok(next.call(req).await?.map_into_boxed_body())

@@ -19,7 +19,6 @@ const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const WORKSPACE_KEY: &str = "workspace_id";
 const INVITE_RESULTS_KEY: &str = "invite_results";
-const SHARE_LINK_KEY: &str = "share_link";
 
 pub struct TypedSession(Session);
 
@@ -114,17 +113,6 @@ impl TypedSession {
             .remove_as::<Vec<(String, String, bool)>>(INVITE_RESULTS_KEY)
             .and_then(Result::ok)
             .unwrap_or_default()
-    }
-
-    /// A shareable link just made, shown once (only its hash is kept): (workspace, link).
-    pub fn set_new_share_link(&self, workspace: WorkspaceId, link: &str) -> AppResult<()> {
-        self.insert(SHARE_LINK_KEY, (workspace, link))
-    }
-
-    pub fn take_new_share_link(&self, workspace: WorkspaceId) -> Option<String> {
-        let (for_workspace, link): (WorkspaceId, String) =
-            self.0.remove_as(SHARE_LINK_KEY).and_then(Result::ok)?;
-        (for_workspace == workspace).then_some(link)
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {

@@ -1034,3 +1034,48 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
     // Kim's account, and Tara's own made on the command line (no actor).
     assert_eq!(csv.body.lines().count(), 3);
 }
+
+#[actix_web::test]
+async fn an_account_shared_with_another_organisation_is_not_deactivated_reset_or_renamed_from_one()
+{
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let other = app.create_org("Barts Health", &["nhs.net"]);
+    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    app.sql(&format!(
+        "INSERT INTO organisation_members (organisation_id, user_id) VALUES ('{other}', '{}')",
+        dave.user.id
+    ));
+    let details = admin(org, &format!("users/{}", dave.user.id));
+    for action in ["deactivate", "reset-two-factor"] {
+        let refused = tara
+            .browser
+            .submit(&details, &format!("{details}/{action}"), &[])
+            .await;
+        assert_eq!(refused.status, 422, "{action}");
+        assert!(
+            refused
+                .body
+                .contains("also belongs to another organisation"),
+            "{action}"
+        );
+    }
+    let rename = tara
+        .browser
+        .submit(
+            &details,
+            &details,
+            &[("first_name", "David"), ("surname", "Patel")],
+        )
+        .await;
+    assert_eq!(rename.status, 422);
+    assert_eq!(dave.browser.get("/").await.status, 200, "still signed in");
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM users WHERE first_name = 'Dave' AND deactivated_at IS NULL"
+        ),
+        1
+    );
+    app.stop().await;
+}

@@ -847,7 +847,7 @@ async fn the_invite_form_keeps_what_was_typed_and_says_what_is_wrong() {
     app.stop().await;
 }
 
-/// The link shown once on the settings page after it was made.
+/// The link shown once, in the answer to the form that made it.
 async fn made_link(
     app: &TestApp,
     admin: &Person,
@@ -855,23 +855,27 @@ async fn made_link(
     action: &str,
     fields: &[(&str, &str)],
 ) -> String {
-    admin
+    let made = admin
         .browser
         .post(&format!("/workspaces/{ws}/link/{action}"), fields)
-        .await
-        .assert_redirect_to(&format!("/workspaces/{ws}/settings#share-link"));
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let link = made.element_text("share-link-href");
+    // Shown only once: never stored, so not on the settings page again.
     let settings = admin
         .browser
         .get(&format!("/workspaces/{ws}/settings"))
-        .await;
-    let link = settings.element_text("share-link-href");
-    // Shown only once.
-    assert!(!admin
-        .browser
-        .get(&format!("/workspaces/{ws}/settings"))
         .await
-        .body
-        .contains(&link));
+        .body;
+    assert!(!settings.contains(&link));
+    let token = link.rsplit('/').next().unwrap();
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM sessions WHERE state::text LIKE '%{token}%'"
+        )),
+        0,
+        "the token is not kept in the session store"
+    );
     link.strip_prefix(&app.base_url).unwrap().to_string()
 }
 
@@ -1064,5 +1068,68 @@ async fn inviting_a_rostered_profile_without_an_email_asks_for_the_address_and_r
         app.count("SELECT count(*) FROM users WHERE email = 'priya.shah@nhs.net'"),
         1
     );
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn whoever_holds_a_text_message_invitation_joins_as_a_pending_guest_for_an_admin_to_approve()
+{
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+    invite_and_see_results(&amy, &ws, "07700 900123", "guest").await;
+    let sms = text(&app, "SELECT text_body FROM outbox WHERE channel = 'sms'");
+    let link = sms
+        .split_whitespace()
+        .find(|w| w.contains("/invitations/"))
+        .unwrap()
+        .strip_prefix(&app.base_url)
+        .unwrap()
+        .to_string();
+    let guest_org = app.create_org("Guests", &["gmail.com"]);
+    let carer = app
+        .person(guest_org, "carer@gmail.com", "Chris", "Carer")
+        .await;
+    carer
+        .browser
+        .post(&format!("{link}/accept"), &[])
+        .await
+        .assert_redirect_to("/");
+    assert_eq!(membership(&app, &ws, "carer@gmail.com"), "pending guest");
+    let asked = app.smtp.wait_for("amy@nhs.net").await;
+    assert_eq!(asked.subject(), "Chris Carer asked to join Ward 2 Nurses");
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/members/{}/approve", carer.user.id),
+            &[],
+        )
+        .await;
+    assert_eq!(membership(&app, &ws, "carer@gmail.com"), "approved guest");
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn a_member_inviting_an_address_someone_else_invited_resends_it_unchanged() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
+    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+    join_approved(&amy, &kim, &ws).await;
+    invite_and_see_results(&amy, &ws, "dave@nhs.net", "admin").await;
+    let results = invite_and_see_results(&kim, &ws, "dave@nhs.net", "member").await;
+    assert!(results.contains("it was sent again with a new link"));
+    assert_eq!(
+        text(&app, "SELECT i.role || ' ' || u.email FROM invitations i JOIN users u ON u.id = i.invited_by"),
+        "admin amy@nhs.net",
+        "still Amy's admin invitation: Kim cannot take it over (nor then rescind it)"
+    );
+    let id = invitation_id(&app, "dave@nhs.net");
+    let rescind = kim
+        .browser
+        .post(&format!("/workspaces/{ws}/invitations/{id}/rescind"), &[])
+        .await;
+    assert_eq!(rescind.status, 404);
     app.stop().await;
 }

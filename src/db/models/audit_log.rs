@@ -36,13 +36,16 @@ pub struct LogFilter {
 }
 
 /// The organisation's events: those recorded for it, and those without an organisation (sign-in,
-/// password, two-factor) about its workspaces or its people.
+/// password, two-factor) about its workspaces or its people, from when they joined it (what
+/// someone did before, or elsewhere, is not this organisation's to read).
 const IN_ORGANISATION: &str = "
     (e.organisation_id = $1
      OR (e.organisation_id IS NULL AND (
           e.workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = $1)
-          OR e.actor_user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = $1)
-          OR e.target_user_id IN (SELECT user_id FROM organisation_members WHERE organisation_id = $1))))";
+          OR EXISTS (SELECT 1 FROM organisation_members om
+                     WHERE om.organisation_id = $1
+                       AND om.user_id IN (e.actor_user_id, e.target_user_id)
+                       AND om.joined_at <= e.occurred_at))))";
 
 const FILTERED: &str = "
     AND ($2 = '' OR e.action = $2)

@@ -331,3 +331,11 @@ pub fn delete_assignment(
 ) -> QueryResult<usize> {
     diesel::delete(role_assignments::table.find(assignment.id)).execute(conn)
 }
+
+/// Whether the account holds any role, in any organisation.
+pub fn holds_any(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        role_assignments::table.filter(role_assignments::user_id.eq(user)),
+    ))
+    .get_result(conn)
+}

@@ -125,9 +125,26 @@ pub fn join_approved(
     }
 }
 
+/// Records who invited a pending guest and when their access will end.
+pub fn set_guest_end(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    invited_by: Option<UserId>,
+    ends_at: Option<DateTime<Utc>>,
+) -> QueryResult<usize> {
+    diesel::update(workspace_members::table.find((workspace, user)))
+        .set((
+            workspace_members::invited_by.eq(invited_by),
+            workspace_members::ends_at.eq(ends_at),
+        ))
+        .execute(conn)
+}
+
 /// Guests whose end date has passed: (workspace, user).
 pub fn ended(conn: &mut PgConnection) -> QueryResult<Vec<(WorkspaceId, UserId)>> {
     workspace_members::table
+        .filter(workspace_members::role.eq(GUEST))
         .filter(workspace_members::ends_at.le(diesel::dsl::now))
         .select((workspace_members::workspace_id, workspace_members::user_id))
         .load(conn)
@@ -139,6 +156,7 @@ pub fn claim_ending_soon(
     conn: &mut PgConnection,
 ) -> QueryResult<Vec<(Membership, User, Workspace)>> {
     let due: Vec<(WorkspaceId, UserId)> = workspace_members::table
+        .filter(workspace_members::role.eq(GUEST))
         .filter(workspace_members::ends_at.gt(diesel::dsl::now))
         .filter(workspace_members::ends_at.le(Utc::now() + chrono::Duration::days(7)))
         .filter(workspace_members::end_warned_at.is_null())
@@ -220,6 +238,12 @@ pub fn set_role(
     )
     .set(workspace_members::role.eq(role))
     .execute(conn)?;
+    if role != GUEST {
+        // Only guests have an end date: someone promoted from guest stays.
+        diesel::update(workspace_members::table.find((workspace, user)))
+            .set(workspace_members::ends_at.eq(None::<DateTime<Utc>>))
+            .execute(conn)?;
+    }
     Ok(updated == 1)
 }
 

@@ -58,6 +58,21 @@ async fn act(
     }
 }
 
+/// Why an action on the whole account is refused to this organisation's administrators: the
+/// account also belongs to another organisation, whose administrators it would reach too.
+pub fn shared_account(
+    conn: &mut diesel::PgConnection,
+    org: &Organisation,
+    target: &User,
+) -> AppResult<Option<String>> {
+    Ok(people::in_other_organisations(conn, org.id, target.id)?.then(|| {
+        format!(
+            "{} also belongs to another organisation, so this would change their account there too. Remove their roles here, or ask them (or the administrators of every organisation they belong to) instead",
+            target.full_name()
+        )
+    }))
+}
+
 fn event(
     action: &str,
     ip: String,
@@ -139,6 +154,9 @@ pub async fn deactivate(
         current,
         path,
         |conn, _, org, admin, target, ip| {
+            if let Some(refusal) = shared_account(conn, org, target)? {
+                return Ok(Err(refusal));
+            }
             if target.id == admin.id {
                 return Ok(Err("You cannot deactivate your own account".into()));
             }
@@ -185,6 +203,9 @@ pub async fn reactivate(
         current,
         path,
         |conn, _, org, admin, target, ip| {
+            if let Some(refusal) = shared_account(conn, org, target)? {
+                return Ok(Err(refusal));
+            }
             if !people::reactivate(conn, target.id)? {
                 return Ok(Err(format!("{} is already active", target.full_name())));
             }
@@ -213,6 +234,9 @@ pub async fn reset_two_factor(
     path: web::Path<(OrganisationId, UserId)>,
 ) -> AppResult<HttpResponse> {
     act(req, session, state, current, path, |conn, _, org, admin, target, ip| {
+        if let Some(refusal) = shared_account(conn, org, target)? {
+            return Ok(Err(refusal));
+        }
         if target.id == admin.id {
             return Ok(Err(
                 "You cannot reset your own two-factor: ask another administrator".into(),

@@ -82,6 +82,16 @@ pub async fn merge(
         if !other.is_active() {
             return Ok(Err(format!("{} is deactivated already", other.full_name())));
         }
+        // Merging hands the other account's roles to the kept one: that is changing roles.
+        if crate::db::models::roles::holds_any(conn, other.id)?
+            && permissions::administer_roles(conn, &admin, org.id).is_err()
+        {
+            return Ok(Err(format!(
+                "{} holds roles: merging would give them to {}, and only administrators who may manage roles can do that",
+                other.full_name(),
+                kept.full_name()
+            )));
+        }
         if people::in_other_organisations(conn, org.id, other.id)? {
             return Ok(Err(format!(
                 "{} also belongs to another organisation, so only its administrators and yours together can merge it",

@@ -209,6 +209,7 @@ pub async fn invite(
             &Invitee::Email(email.clone()),
             &form.role,
             None,
+            access.manages,
             &mut budget,
             &ip,
         )?;

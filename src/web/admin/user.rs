@@ -224,6 +224,11 @@ pub async fn update_details(
             return Ok(Some((view, errors, form)));
         };
         if first_name.as_str() != person.first_name || surname.as_str() != person.surname {
+            if let Some(refusal) = super::account_actions::shared_account(conn, &org, &person)? {
+                errors.add("first_name", refusal);
+                let view = UserView::load(conn, &admin, org.id, person.id)?;
+                return Ok(Some((view, errors, form)));
+            }
             people::rename(conn, person.id, first_name.as_str(), surname.as_str())?;
             audit::record(
                 conn,

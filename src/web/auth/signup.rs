@@ -326,16 +326,24 @@ mod invited {
             let email = valid.email.clone();
             let exists = crate::db::run(&state.pool, move |conn| {
                 // An account an administrator made (no password, never confirmed) is
-                // completed here: the invitation link confirms its address too.
-                Ok(users::find_by_email(conn, &email)?
-                    .is_some_and(|u| u.password_hash.is_some() || u.is_verified()))
+                // completed here: the invitation link confirms its address too. Not one that
+                // holds a role: a forwarded invitation must not claim a prepared administrator;
+                // that person uses their own confirmation email.
+                Ok(match users::find_by_email(conn, &email)? {
+                    None => false,
+                    Some(u) => {
+                        u.password_hash.is_some()
+                            || u.is_verified()
+                            || crate::db::models::roles::holds_any(conn, u.id)?
+                    }
+                })
             })
             .await?;
             if exists {
                 let mut errors = FormErrors::default();
                 errors.add(
                     "email",
-                    "You already have a Staffroom account with this address. Sign in to join.",
+                    "There is already a Staffroom account for this address. Sign in to join (if it was made for you by an administrator, first choose its password from the confirmation email).",
                 );
                 signup = Err(errors);
             }
@@ -367,7 +375,10 @@ mod invited {
         let password_hash = password::hash(signup.password).await?;
         let created = crate::db::transaction(&state.pool, move |conn| {
             if let Some(existing) = users::find_by_email(conn, &signup.email)? {
-                if existing.password_hash.is_some() || existing.is_verified() {
+                if existing.password_hash.is_some()
+                    || existing.is_verified()
+                    || crate::db::models::roles::holds_any(conn, existing.id)?
+                {
                     return Ok(None);
                 }
                 users::set_password_hash(conn, existing.id, &password_hash)?;

@@ -15,12 +15,15 @@ use crate::db::models::workspace_members::{self, GUEST};
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::EmailAddress;
 use crate::error::{AppError, AppResult};
+use crate::mail::{self, messages};
 
 pub enum Outcome {
     Joined {
         workspace: Workspace,
         /// They were an approved member already.
         already_member: bool,
+        /// A text-message invitation: they wait for an admin's approval (see `accept`).
+        pending: bool,
     },
     /// Signed in as someone other than the person invited.
     WrongAccount { invited: String, signed_in: String },
@@ -32,7 +35,7 @@ pub enum Outcome {
 }
 
 /// Whether the invitation is addressed to this account. A mobile invitation went to the phone
-/// that holds the link, so any verified account may use it.
+/// that holds the link, so any verified account may use it (and then waits for approval).
 pub fn addressed_to(invitation: &Invitation, user: &User) -> bool {
     user.is_verified() && (invitation.mobile.is_some() || invitation.is_for_email(&user.email))
 }
@@ -84,6 +87,7 @@ fn refusal(
 /// conditional UPDATE that uses it up (by link, or by id from inside the app).
 pub fn accept(
     conn: &mut PgConnection,
+    base_url: &str,
     invitation: &Invitation,
     user: &User,
     ip: &str,
@@ -100,6 +104,12 @@ pub fn accept(
         }
         Err(other) => return Err(other.into()),
     };
+    // Invitations change only under the workspace lock (invite, resend), so this read is the
+    // row the rules are checked against and the UPDATE below uses.
+    let invitation = &invitations::find_in_workspace(conn, workspace.id, invitation.id)?;
+    if invitation.status() != Status::NotJoined {
+        return Ok(Outcome::Dead(invitation.status(), workspace.name));
+    }
     if !addressed_to(invitation, user) {
         return Ok(Outcome::WrongAccount {
             invited: invitation.address(),
@@ -119,15 +129,56 @@ pub fn accept(
     let ends_at = accepted
         .guest_until
         .and_then(|day| day.succ_opt())
-        .map(|next_day| next_day.and_time(NaiveTime::MIN).and_utc());
-    let joined = workspace_members::join_approved(
-        conn,
-        workspace.id,
-        user.id,
-        &accepted.role,
-        accepted.invited_by,
-        ends_at.filter(|_| accepted.role == GUEST),
-    )?;
+        .map(|next_day| next_day.and_time(NaiveTime::MIN).and_utc())
+        .filter(|_| accepted.role == GUEST);
+    // A text message can be forwarded, and a mobile number mistyped: whoever holds such a link
+    // joins as a pending guest, and an admin approves them.
+    let pending = accepted.mobile.is_some();
+    let joined = if pending {
+        let asked = workspace_members::insert(
+            conn,
+            workspace.id,
+            user.id,
+            workspace_members::PENDING,
+            GUEST,
+            "Accepted a text-message invitation",
+            None,
+        )?
+        .is_some();
+        if asked {
+            workspace_members::set_guest_end(
+                conn,
+                workspace.id,
+                user.id,
+                accepted.invited_by,
+                ends_at,
+            )?;
+            for admin in workspace_members::admins(conn, workspace.id)? {
+                let email = messages::JoinRequest {
+                    admin_first_name: admin.first_name.clone(),
+                    requester_name: user.full_name(),
+                    requester_email: user.email.clone(),
+                    workspace: workspace.name.clone(),
+                    message: format!(
+                        "Accepted the guest invitation sent by text message to {}.",
+                        accepted.address()
+                    ),
+                    link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
+                };
+                mail::enqueue(conn, &admin.email, &email)?;
+            }
+        }
+        asked
+    } else {
+        workspace_members::join_approved(
+            conn,
+            workspace.id,
+            user.id,
+            &accepted.role,
+            accepted.invited_by,
+            ends_at,
+        )?
+    };
     if accepted.role != GUEST {
         organisations::add_member(conn, workspace.organisation_id, user.id)?;
     }
@@ -141,7 +192,12 @@ pub fn accept(
         .target(user.id)
         .organisation(workspace.organisation_id)
         .workspace(workspace.id)
-        .detail(if joined {
+        .detail(if joined && pending {
+            format!(
+                "{} asked to join as a guest through a text-message invitation (invited by {inviter})",
+                user.full_name()
+            )
+        } else if joined {
             format!(
                 "{} joined as {} (invited by {inviter})",
                 user.full_name(),
@@ -153,7 +209,7 @@ pub fn accept(
                 user.full_name()
             )
         });
-    if let Some(ends_at) = ends_at.filter(|_| joined && accepted.role == GUEST) {
+    if let Some(ends_at) = ends_at.filter(|_| joined && !pending) {
         event = event.detail(format!(
             "{} joined as a guest until {} (invited by {inviter})",
             user.full_name(),
@@ -164,5 +220,6 @@ pub fn accept(
     Ok(Outcome::Joined {
         workspace,
         already_member: !joined,
+        pending,
     })
 }

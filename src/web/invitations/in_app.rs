@@ -32,14 +32,15 @@ pub async fn accept(
     current: CurrentUser,
     id: web::Path<InvitationId>,
 ) -> AppResult<HttpResponse> {
-    let (user, id, ip) = (
+    let (user, id, ip, base_url) = (
         current.user.clone(),
         id.into_inner(),
         crate::web::client_ip(&req),
+        state.settings.base_url.clone(),
     );
     let outcome = crate::db::transaction(&state.pool, move |conn| {
         let invitation = addressed_invitation(conn, &user, id)?;
-        acceptance::accept(conn, &invitation, &user, &ip, |conn| {
+        acceptance::accept(conn, &base_url, &invitation, &user, &ip, |conn| {
             invitations::accept_for_email(conn, id, &user.email, user.id)
         })
     })

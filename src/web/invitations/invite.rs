@@ -205,6 +205,7 @@ pub fn invite_one(
     invitee: &Invitee,
     role: &str,
     guest_until: Option<NaiveDate>,
+    manages: bool,
     budget: &mut i64,
     ip: &str,
 ) -> AppResult<AddressOutcome> {
@@ -242,7 +243,14 @@ pub fn invite_one(
             .detail(detail)
     };
     if let Some(open) = invitations::open_for_invitee(conn, workspace.id, invitee)? {
-        let invitation = invitations::restart(conn, open.id, role, inviter.id, guest_until)?;
+        // Only its inviter or a manager may change an invitation; anyone else inviting the
+        // same address sends it again as it was.
+        let invitation = if manages || open.invited_by == Some(inviter.id) {
+            invitations::restart(conn, open.id, role, inviter.id, guest_until)?
+        } else {
+            let (role, by, until) = (open.role.clone(), open.invited_by, open.guest_until);
+            invitations::restart(conn, open.id, &role, by.unwrap_or(inviter.id), until)?
+        };
         send_link(conn, base_url, &invitation, workspace, false)?;
         audit::record(
             conn,
@@ -324,6 +332,7 @@ pub async fn invite(
                     &invitee,
                     &role,
                     guest_until,
+                    access.manages,
                     &mut budget,
                     &ip,
                 )?,

@@ -286,9 +286,13 @@ pub async fn accept(
     let LinkState::Live(invitation) = link else {
         return dead_link(&session, &state, Some(&current), &token, &link).await;
     };
-    let (user, hash) = (current.user.clone(), sha256_hex(&token));
+    let (user, hash, base_url) = (
+        current.user.clone(),
+        sha256_hex(&token),
+        state.settings.base_url.clone(),
+    );
     let outcome = crate::db::transaction(&state.pool, move |conn| {
-        acceptance::accept(conn, &invitation, &user, &ip, |conn| {
+        acceptance::accept(conn, &base_url, &invitation, &user, &ip, |conn| {
             invitations::accept_by_token(conn, &hash, user.id)
         })
     })
@@ -307,10 +311,16 @@ pub fn finish_acceptance(
         Outcome::Joined {
             workspace,
             already_member,
+            pending,
         } => {
             session.set_current_workspace(Some(workspace.id))?;
             session.set_flash(&if already_member {
-                format!("You are already a member of {}.", workspace.name)
+                format!("You are already in {}.", workspace.name)
+            } else if pending {
+                format!(
+                    "You asked to join {} as a guest. An admin will approve you: text-message invitations are checked by a person.",
+                    workspace.name
+                )
             } else {
                 format!("You joined {}.", workspace.name)
             })?;

@@ -2,7 +2,8 @@
 //! | `/disable`, with an optional expiry date, maximum number of uses, and whether people who
 //! join through it are approved at once. Anyone: `GET/POST /join/{token}` — a member of the
 //! workspace's organisation (or someone whose address it admits) joins as pending, or approved
-//! where the admin chose so. Only the token's hash is kept, so the link is shown once, when made.
+//! where the admin chose so. Only the token's hash is kept, so the link is shown once, in the
+//! response to the form that made it.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -135,8 +136,8 @@ async fn make_link(
 ) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     let Some(settings) = form.parse(&mut errors) else {
-        return crate::web::workspaces::settings::settings_page_with_link_errors(
-            &session, &state, &current, id, errors, form,
+        return crate::web::workspaces::settings::settings_page_after_link_form(
+            &session, &state, &current, id, errors, form, None,
         )
         .await;
     };
@@ -169,15 +170,23 @@ async fn make_link(
         Ok(())
     })
     .await?;
+    // Shown in this response only (no redirect): the plain token is never stored, not even in
+    // the session, so reloading the page does not show it again.
     let link = format!("{}/join/{}", state.settings.base_url, token.plain());
-    session.set_new_share_link(id, &link)?;
     session.set_flash(match change {
         Change::Enable => "Shareable link turned on. Copy it now: for security it is shown only once.",
         Change::Regenerate => "New shareable link made; the old one no longer works. Copy it now: for security it is shown only once.",
     })?;
-    Ok(crate::web::see_other(&format!(
-        "/workspaces/{id}/settings#share-link"
-    )))
+    crate::web::workspaces::settings::settings_page_after_link_form(
+        &session,
+        &state,
+        &current,
+        id,
+        FormErrors::default(),
+        LinkForm::default(),
+        Some(link),
+    )
+    .await
 }
 
 /// "approved at once, until 31 March 2027, at most 20 uses", for the audit.

@@ -224,34 +224,41 @@ pub async fn settings_page(
         manages: access.manages,
         errors: FormErrors::default(),
         form: SettingsForm::from_workspace(&access.workspace),
-        link: link.map(|l| share_link::view(l.as_ref(), session.take_new_share_link(id))),
+        link: link.map(|l| share_link::view(l.as_ref(), None)),
         link_form: LinkForm::default(),
         workspace: access.workspace,
         specialty,
     })
 }
 
-/// The settings page again with the shareable link form's errors and what was typed.
-pub async fn settings_page_with_link_errors(
+/// The settings page answering a shareable link form: with its errors and what was typed
+/// (422), or with the link just made, shown this once (only its hash is kept anywhere).
+pub async fn settings_page_after_link_form(
     session: &TypedSession,
     state: &AppState,
     current: &CurrentUser,
     id: WorkspaceId,
     errors: FormErrors,
     link_form: LinkForm,
+    new_link: Option<String>,
 ) -> AppResult<HttpResponse> {
     let (access, specialty, link) = load_settings(state, current, id).await?;
     if !access.manages {
         return Err(crate::error::AppError::NotFound);
     }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     crate::web::render_with(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &SettingsPage {
             layout: Layout::signed_in(session, &current.user, &current.nav)?,
             manages: access.manages,
             errors,
             form: SettingsForm::from_workspace(&access.workspace),
-            link: link.map(|l| share_link::view(l.as_ref(), None)),
+            link: link.map(|l| share_link::view(l.as_ref(), new_link)),
             link_form,
             workspace: access.workspace,
             specialty,
