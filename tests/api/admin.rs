@@ -6,34 +6,6 @@ use staffroom::domain::{OrganisationId, UserId};
 
 use crate::helpers::*;
 
-/// A trust administrator of `org`, enrolled and signed in.
-pub(crate) async fn trust_admin(app: &TestApp, org: OrganisationId, email: &str) -> Person {
-    let id = staffroom::cli::create_user(
-        &app.pool,
-        &app.base_url,
-        staffroom::cli::NewAccount {
-            org,
-            email: email.into(),
-            first_name: "Tara".into(),
-            surname: "Adeyemi".into(),
-            trust_admin: true,
-            password: Some(PASSWORD.into()),
-        },
-    )
-    .unwrap();
-    let mut user = TestUser {
-        id,
-        email: email.into(),
-        password: PASSWORD.into(),
-        totp_secret: None,
-    };
-    let browser = app.new_browser();
-    browser.log_in(&user.email, &user.password).await;
-    let (secret, _codes) = browser.enrol().await;
-    user.totp_secret = Some(secret);
-    Person { user, browser }
-}
-
 fn admin(org: OrganisationId, rest: &str) -> String {
     format!("/organisations/{org}/admin/{rest}")
 }
@@ -115,7 +87,7 @@ async fn a_medical_secretary_is_created_confirms_by_the_newest_link_only_and_the
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
 
     // Act: create the account, then resend the confirmation.
     let created = add_user(&tara, org, "Mary", "Sekyere", "Mary.Sekyere@NHS.net", true).await;
@@ -195,7 +167,7 @@ async fn the_medical_secretary_flag_and_the_email_cannot_be_changed_after_creati
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     add_user(&tara, org, "Kim", "Lee", "kim.lee@nhs.net", false).await;
     let kim = user_id_by_email(&app, "kim.lee@nhs.net");
     let details = admin(org, &format!("users/{kim}"));
@@ -249,7 +221,7 @@ async fn adding_an_address_that_has_an_account_refers_to_it_and_bad_input_is_kep
     let app = spawn_app().await;
     let org = app.nhs_org();
     let other = app.create_org("Homerton Healthcare", &["nhs.net"]);
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.create_named_user(other, "dave@nhs.net", "Dave", "Patel");
 
     // Act
@@ -292,7 +264,7 @@ async fn search_finds_people_by_first_name_surname_full_name_and_email_a_page_at
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     app.create_named_user(org, "amy.okonkwo@nhs.net", "Amy", "Okonkwo");
     app.create_named_user(org, "kim.lee@nhs.net", "Kim", "Lee");
     for i in 0..30 {
@@ -364,7 +336,7 @@ async fn a_scoped_role_is_added_edited_and_deleted_and_grants_its_permission_in_
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
     for name in ["Ward 2", "Ward 3"] {
         tara.browser
@@ -555,9 +527,9 @@ async fn every_admin_page_is_404_for_a_plain_member_and_another_organisations_ad
     let app = spawn_app().await;
     let org = app.nhs_org();
     let other = app.create_org("Riverside Practice", &["riverside.example"]);
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
-    let eve = trust_admin(&app, other, "eve@riverside.example").await;
+    let eve = app.trust_admin(other, "eve@riverside.example").await;
     let assignment = uuid::Uuid::new_v4();
     let u = tara.user.id;
     let gets = [
@@ -670,7 +642,7 @@ async fn deactivation_ends_every_session_at_once_and_reactivation_lets_them_back
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let details = admin(org, &format!("users/{}", dave.user.id));
     assert_eq!(dave.browser.get("/").await.status, 200);
@@ -726,7 +698,7 @@ async fn resetting_two_factor_signs_them_out_and_the_next_sign_in_enrols_again()
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let details = admin(org, &format!("users/{}", dave.user.id));
 
@@ -756,7 +728,7 @@ async fn importing_a_csv_with_a_bad_row_twice_creates_nobody_twice() {
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     app.create_named_user(org, "kim.lee@nhs.net", "Kim", "Lee");
     let csv = "first_name,surname,email,grade\n\
                Ann,Bello,ann.bello@nhs.net,FY1\n\
@@ -896,7 +868,7 @@ async fn a_likely_duplicate_is_merged_into_the_kept_account_in_one_go() {
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let kept = app.create_named_user(org, "sam.jones@nhs.net", "Sam", "Jones");
     let dupe = app.person(org, "sam.jones@nhs.uk", "Samuel", "Jones").await;
     dupe.browser
@@ -987,8 +959,8 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
     let app = spawn_app().await;
     let org = app.nhs_org();
     let other = app.create_org("Riverside Practice", &["riverside.example"]);
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
-    let _eve = trust_admin(&app, other, "eve@riverside.example").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
+    let _eve = app.trust_admin(other, "eve@riverside.example").await;
     add_user(&tara, org, "Kim", "Lee", "kim.lee@nhs.net", false).await;
 
     // Act
@@ -1041,7 +1013,7 @@ async fn an_account_shared_with_another_organisation_is_not_deactivated_reset_or
     let app = spawn_app().await;
     let org = app.nhs_org();
     let other = app.create_org("Barts Health", &["nhs.net"]);
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     app.sql(&format!(
         "INSERT INTO organisation_members (organisation_id, user_id) VALUES ('{other}', '{}')",

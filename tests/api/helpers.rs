@@ -256,7 +256,37 @@ impl TestApp {
         first_name: &str,
         surname: &str,
     ) -> Person {
-        let mut user = self.create_named_user(org, email, first_name, surname);
+        let user = self.create_named_user(org, email, first_name, surname);
+        self.signed_in(user).await
+    }
+
+    /// A trust administrator of `org` (Tara Adeyemi, with the built-in role), enrolled and
+    /// signed in.
+    pub async fn trust_admin(&self, org: OrganisationId, email: &str) -> Person {
+        let id = staffroom::cli::create_user(
+            &self.pool,
+            &self.base_url,
+            staffroom::cli::NewAccount {
+                org,
+                email: email.into(),
+                first_name: "Tara".into(),
+                surname: "Adeyemi".into(),
+                trust_admin: true,
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .unwrap();
+        let user = TestUser {
+            id,
+            email: email.into(),
+            password: PASSWORD.into(),
+            totp_secret: None,
+        };
+        self.signed_in(user).await
+    }
+
+    /// Signs the user in, in a browser of their own, enrolling their authenticator.
+    async fn signed_in(&self, mut user: TestUser) -> Person {
         let browser = self.new_browser();
         browser.log_in(&user.email, &user.password).await;
         let (secret, _codes) = browser.enrol().await;

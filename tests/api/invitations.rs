@@ -985,7 +985,7 @@ async fn the_shareable_link_lets_organisation_members_join_and_regenerating_it_k
 async fn inviting_a_rostered_profile_without_an_email_asks_for_the_address_and_records_it() {
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = crate::admin::trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let ws = create_workspace(&tara, org, "Acute Medicine").await;
     app.sql(&format!(
         "INSERT INTO roster_profiles (id, organisation_id, first_name, surname, grade) VALUES (gen_random_uuid(), '{org}', 'Priya', 'Shah', 'FY1')"

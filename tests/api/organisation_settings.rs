@@ -5,35 +5,6 @@ use staffroom::domain::OrganisationId;
 
 use crate::helpers::*;
 
-/// A trust administrator of `org`, created like `TestApp::create_named_user` but with the
-/// built-in role, enrolled and signed in like `TestApp::person`.
-async fn trust_admin(app: &TestApp, org: OrganisationId, email: &str) -> Person {
-    let id = staffroom::cli::create_user(
-        &app.pool,
-        &app.base_url,
-        staffroom::cli::NewAccount {
-            org,
-            email: email.into(),
-            first_name: "Tara".into(),
-            surname: "Adeyemi".into(),
-            trust_admin: true,
-            password: Some(PASSWORD.into()),
-        },
-    )
-    .unwrap();
-    let mut user = TestUser {
-        id,
-        email: email.into(),
-        password: PASSWORD.into(),
-        totp_secret: None,
-    };
-    let browser = app.new_browser();
-    browser.log_in(&user.email, &user.password).await;
-    let (secret, _codes) = browser.enrol().await;
-    user.totp_secret = Some(secret);
-    Person { user, browser }
-}
-
 fn settings(org: OrganisationId) -> String {
     format!("/organisations/{org}/settings")
 }
@@ -54,7 +25,7 @@ async fn a_trust_administrator_changes_the_allowed_domains_and_who_may_create_wo
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let discover = format!("/organisations/{org}/workspaces");
     let create_form = format!("action=\"/organisations/{org}/workspaces\"");
@@ -136,7 +107,7 @@ async fn a_plain_member_and_another_organisations_administrator_get_404() {
     let org = app.nhs_org();
     let other = app.create_org("Riverside Practice", &["riverside.example"]);
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
-    let eve = trust_admin(&app, other, "eve@riverside.example").await;
+    let eve = app.trust_admin(other, "eve@riverside.example").await;
 
     for person in [&dave, &eve] {
         // Act
@@ -165,7 +136,7 @@ async fn bad_domains_are_refused_beside_the_field_with_what_was_typed_kept() {
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
 
     // Act
     let bad = tara
@@ -211,7 +182,7 @@ async fn a_post_without_the_csrf_token_is_refused() {
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
-    let tara = trust_admin(&app, org, "tara@nhs.net").await;
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
 
     // Act
     let refused = tara
