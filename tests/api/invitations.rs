@@ -512,6 +512,17 @@ async fn acceptance_checks_again_that_the_inviter_may_still_invite() {
         .contains("the person who invited you can no longer invite people to this workspace"));
     assert!(refused.body.contains("Ask for a new invitation"));
     assert_eq!(membership(&app, &ws, "dave@nhs.net"), "none");
+    dave.browser
+        .post(&format!("{link}/ask"), &[])
+        .await
+        .assert_redirect_to(&link);
+    // (Amy's first email was Kim's request to join.)
+    let asked = app.smtp.wait_for_nth("amy@nhs.net", 2).await;
+    assert!(
+        asked.text().contains("it can no longer be used"),
+        "{}",
+        asked.text()
+    );
 
     // Members may no longer invite, nor open the form; the button is gone.
     assert_eq!(invite(&kim, &ws, "lee@nhs.net", "member").await.status, 404);

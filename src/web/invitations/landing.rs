@@ -445,7 +445,8 @@ pub async fn ask_again(
     let ip = crate::web::client_ip(&req);
     let link = link_state(&state, &token, &ip).await?;
     let (invitation, reason) = match &link {
-        LinkState::Live(_) => return Ok(crate::web::see_other(&format!("/invitations/{token}"))),
+        // Live, but the rules may no longer let it be used (the inviter may no longer invite).
+        LinkState::Live(i) => (i.clone(), "it can no longer be used"),
         LinkState::Replaced(i) => (i.clone(), "its link was replaced by a newer one"),
         LinkState::Ended(i, Status::Declined) => (i.clone(), "it was declined"),
         LinkState::Ended(i, Status::Rescinded) => (i.clone(), "it was withdrawn"),
