@@ -303,28 +303,52 @@ impl Window {
         }
     }
 
-    /// Clicks the button whose text (including visually hidden text) contains `text`.
-    pub async fn press(&self, text: &str) {
-        let what = format!("the button \"{text}\"");
-        let button = self
-            .find(
-                &format!("//button[contains(normalize-space(.), {})]", literal(text)),
-                &what,
-            )
-            .await;
-        self.click_to_next_page(button, &what).await;
+    /// The first `tag` under `scope` whose text (visually hidden text included) is `text`,
+    /// or failing that, contains it.
+    async fn find_by_text(
+        &self,
+        scope: &str,
+        tag: &str,
+        text: &str,
+    ) -> fantoccini::elements::Element {
+        let exact = format!("{scope}//{tag}[normalize-space(.)={}]", literal(text));
+        if let Ok(element) = self.client.find(Locator::XPath(&exact)).await {
+            return element;
+        }
+        let what = format!("a {tag} \"{text}\"");
+        self.find(
+            &format!(
+                "{scope}//{tag}[contains(normalize-space(.), {})]",
+                literal(text)
+            ),
+            &what,
+        )
+        .await
     }
 
-    /// Clicks the link whose text contains `text`.
-    pub async fn follow(&self, text: &str) {
-        let what = format!("the link \"{text}\"");
-        let link = self
-            .find(
-                &format!("//a[contains(normalize-space(.), {})]", literal(text)),
-                &what,
-            )
+    /// Clicks the button labelled `text` (see `find_by_text`) and checks the next page.
+    pub async fn press(&self, text: &str) {
+        self.press_in("", text).await;
+    }
+
+    /// `press` within the part of the page that `scope` (an XPath) selects.
+    pub async fn press_in(&self, scope: &str, text: &str) {
+        let button = self.find_by_text(scope, "button", text).await;
+        self.click_to_next_page(button, &format!("the button \"{text}\""))
             .await;
-        self.click_to_next_page(link, &what).await;
+    }
+
+    /// Follows the link labelled `text` (see `find_by_text`) and checks the next page.
+    pub async fn follow(&self, text: &str) {
+        let link = self.find_by_text("", "a", text).await;
+        self.click_to_next_page(link, &format!("the link \"{text}\""))
+            .await;
+    }
+
+    /// Reloads the page (as a person pressing F5 would) and checks it.
+    pub async fn reload(&self) {
+        self.client.refresh().await.unwrap();
+        self.check().await;
     }
 
     /// Opens a `<details>` whose summary contains `text` (native HTML: no script needed).
@@ -465,7 +489,7 @@ impl Window {
         let height = self
             .client
             .execute(
-                "return Math.ceil(document.documentElement.scrollHeight \
+                "return Math.ceil(document.body.getBoundingClientRect().bottom + window.scrollY \
                  + window.outerHeight - window.innerHeight);",
                 vec![],
             )
@@ -473,7 +497,7 @@ impl Window {
             .unwrap()
             .as_u64()
             .unwrap_or(900)
-            .clamp(600, 4000) as u32;
+            .clamp(400, 4000) as u32;
         self.client.set_window_size(1280, height).await.unwrap();
         let png = self.client.screenshot().await.unwrap();
         self.client.set_window_size(1280, 900).await.unwrap();
