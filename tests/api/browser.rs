@@ -64,7 +64,7 @@ async fn sign_in(window: &Window, user: &TestUser) {
 /// The accessibility check is not vacuous: a page with an unlabelled field and an image
 /// without alternative text fails it.
 #[actix_web::test]
-async fn browser_accessibility_check_finds_known_violations() {
+async fn the_accessibility_check_finds_known_violations() {
     if !browser_available() {
         return;
     }
@@ -146,12 +146,12 @@ async fn sign_up_confirm_sign_in_and_set_up_two_factor(script: Script) {
 }
 
 #[actix_web::test]
-async fn browser_journey_1_sign_up_confirm_sign_in_and_set_up_two_factor() {
+async fn a_new_colleague_signs_up_confirms_the_address_signs_in_and_sets_up_two_factor() {
     sign_up_confirm_sign_in_and_set_up_two_factor(Script::On).await;
 }
 
 #[actix_web::test]
-async fn browser_journey_1_without_javascript() {
+async fn signing_up_and_setting_up_two_factor_works_without_javascript() {
     sign_up_confirm_sign_in_and_set_up_two_factor(Script::Off).await;
 }
 
@@ -223,12 +223,12 @@ async fn create_a_workspace_and_invite_a_colleague_who_joins(script: Script) {
 }
 
 #[actix_web::test]
-async fn browser_journey_2_create_a_workspace_and_invite_a_colleague_who_joins() {
+async fn an_admin_creates_a_workspace_and_invites_a_colleague_who_joins_from_the_email() {
     create_a_workspace_and_invite_a_colleague_who_joins(Script::On).await;
 }
 
 #[actix_web::test]
-async fn browser_journey_2_without_javascript() {
+async fn creating_a_workspace_and_joining_by_invitation_works_without_javascript() {
     create_a_workspace_and_invite_a_colleague_who_joins(Script::Off).await;
 }
 
@@ -307,12 +307,12 @@ async fn ask_to_join_the_admin_approves_and_the_requester_switches(script: Scrip
 }
 
 #[actix_web::test]
-async fn browser_journey_3_ask_to_join_the_admin_approves_and_the_requester_switches() {
+async fn a_clinician_asks_to_join_the_admin_approves_and_the_clinician_switches_to_it() {
     ask_to_join_the_admin_approves_and_the_requester_switches(Script::On).await;
 }
 
 #[actix_web::test]
-async fn browser_journey_3_without_javascript() {
+async fn asking_approving_and_switching_works_without_javascript() {
     ask_to_join_the_admin_approves_and_the_requester_switches(Script::Off).await;
 }
 
@@ -347,7 +347,7 @@ async fn trust_administrator(app: &TestApp, org: OrganisationId) -> TestUser {
     tara
 }
 
-async fn a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role(script: Script) {
+async fn trust_administrator_journey(script: Script) {
     journey(script, move |app, windows| async move {
         let org = app.nhs_org();
         let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
@@ -415,11 +415,11 @@ async fn a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role(scrip
 }
 
 #[actix_web::test]
-async fn browser_journey_4_a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role() {
-    a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role(Script::On).await;
+async fn a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role() {
+    trust_administrator_journey(Script::On).await;
 }
 
 #[actix_web::test]
-async fn browser_journey_4_without_javascript() {
-    a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role(Script::Off).await;
+async fn adding_a_user_with_a_scoped_role_works_without_javascript() {
+    trust_administrator_journey(Script::Off).await;
 }
