@@ -62,14 +62,21 @@ async fn sign_in(window: &Window, user: &TestUser) {
 // ---------------------------------------------------------------- the checker itself
 
 /// The accessibility check is not vacuous: a page with an unlabelled field and an image
-/// without alternative text fails it.
+/// without alternative text fails it, and on the app's own pages (under their
+/// Content-Security-Policy) axe really runs its rules.
 #[actix_web::test]
 async fn the_accessibility_check_finds_known_violations() {
     if !browser_available() {
         return;
     }
+    let app = spawn_app().await;
+    let base_url = app.base_url.clone();
     with_windows(|windows| async move {
-        let window = windows.open("http://127.0.0.1", "checker", Script::On).await;
+        let window = windows.open(&base_url, "checker", Script::On).await;
+        window.visit("/login").await;
+        let passed = window.rules_passed().await;
+        assert!(passed >= 10, "axe passed only {passed} rules on /login");
+
         window
             .client
             .goto("data:text/html,<!DOCTYPE html><html lang=en><title>t</title><main><img src=x.png><input type=text></main></html>")
@@ -80,6 +87,7 @@ async fn the_accessibility_check_finds_known_violations() {
         assert!(found.contains("critical label"), "{found}");
     })
     .await;
+    app.stop().await;
 }
 
 // ---------------------------------------------------------------- journey 1
@@ -97,6 +105,11 @@ async fn sign_up_confirm_sign_in_and_set_up_two_factor(script: Script) {
         }
         priya.follow("Create an account").await;
         assert_eq!(priya.heading().await, "Create an account");
+        // A mistake first: the error summary and the messages beside the fields are checked too.
+        priya.fill("Email address", "priya.shah@nhs.net").await;
+        priya.fill("Create a password", "short").await;
+        priya.press("Create account").await;
+        priya.sees("There is a problem").await;
         priya.fill("First name", "Priya").await;
         priya.fill("Surname", "Shah").await;
         priya.fill("Email address", "priya.shah@nhs.net").await;

@@ -117,6 +117,22 @@ fn profiles_root() -> PathBuf {
         .join(std::process::id().to_string())
 }
 
+/// Profiles left by test processes that were killed.
+fn remove_abandoned_profiles() {
+    let Some(root) = profiles_root().parent().map(Path::to_path_buf) else {
+        return;
+    };
+    for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        // SAFETY: signal 0 only asks whether the process exists.
+        if unsafe { libc::kill(pid, 0) } != 0 {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -128,6 +144,7 @@ fn free_port() -> u16 {
 fn driver() -> &'static Driver {
     DRIVER.get_or_init(|| {
         let tools = find_tools().expect("checked by browser_available");
+        remove_abandoned_profiles();
         let axe_source = std::fs::read_to_string(&tools.axe).expect("axe-core is readable");
         let port = free_port();
         let child = Command::new(&tools.chromedriver)
@@ -476,6 +493,20 @@ impl Window {
             .await
             .expect("axe runs");
         serde_json::from_value(found).unwrap()
+    }
+
+    /// How many axe rules the current page passed (to show the check really ran).
+    pub async fn rules_passed(&self) -> u64 {
+        self.violations().await;
+        self.client
+            .execute(
+                "return axe.run(document).then(function (r) { return r.passes.length; });",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap()
     }
 
     /// A PNG of the whole page (the window is stretched to its height) in docs/screenshots/.
