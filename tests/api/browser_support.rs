@@ -213,7 +213,7 @@ impl Window {
         let driver = driver();
         let profile = profiles_root().join(uuid::Uuid::new_v4().simple().to_string());
         std::fs::create_dir_all(&profile).unwrap();
-        let mut args = vec![
+        let args = vec![
             "--headless=new".to_string(),
             "--no-sandbox".into(),
             "--disable-gpu".into(),
