@@ -3,6 +3,8 @@
 
 mod accounts;
 mod admin;
+mod browser;
+mod browser_support;
 mod cli;
 mod embedded_postgres;
 mod helpers;
