@@ -2,11 +2,15 @@
 //! `&mut PgConnection`, so a handler composes several in one transaction.
 
 pub mod audit;
+pub mod audit_log;
+pub mod conversations;
 pub mod invitations;
 pub mod join_links;
-pub mod audit_log;
+pub mod message_templates;
+pub mod messages;
 pub mod organisations;
 pub mod outbox;
+pub mod patients;
 pub mod people;
 pub mod recovery_codes;
 pub mod roles;
