@@ -369,7 +369,7 @@ email!(
     PatientMessage,
     PatientMessageText,
     PatientMessageHtml,
-    |m| { format!("Message from {}", m.workspace) }
+    |m| format!("Message from {}", m.workspace)
 );
 
 #[derive(Template)]

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod cli;
+mod conversations;
 mod embedded_postgres;
 mod helpers;
 mod invitations;
