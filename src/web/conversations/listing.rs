@@ -70,7 +70,7 @@ struct ListPage {
     filter_label: String,
     colleagues: Vec<Colleague>,
     rows: Vec<Row>,
-    /// The query string of the next (older) page, if there is one.
+    /// The link to the next (older) page, if there is one.
     older: Option<String>,
     paged: bool,
 }
