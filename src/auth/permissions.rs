@@ -314,3 +314,102 @@ pub fn manage_invitation(
     }
     Ok((access, invitation))
 }
+
+// ---------------------------------------------------------------- conversations with patients
+
+/// A member using the workspace's conversations: approved colleagues see everything shared;
+/// pending members their personal lists and what they sent; guests what is assigned to them.
+pub struct ConversationAccess {
+    pub access: WorkspaceAccess,
+    pub user: UserId,
+    pub visibility: crate::db::models::conversations::Visibility,
+}
+
+impl ConversationAccess {
+    /// Sees and changes what is shared: the workspace's patients and templates, every
+    /// conversation, assigning.
+    pub fn shares(&self) -> bool {
+        self.access.is_colleague()
+    }
+}
+
+/// "May use conversations, patients and templates here": any member, pending included (with
+/// what they see narrowed by `visibility`). Anyone else, managers from outside included, 404.
+pub fn use_conversations(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<ConversationAccess> {
+    use crate::db::models::conversations::Visibility;
+    let access = workspace(conn, user, id)?;
+    let visibility = match &access.membership {
+        None => return Err(AppError::NotFound),
+        Some(_) if access.is_colleague() => Visibility::All,
+        Some(m) if m.is_approved() => Visibility::AssignedTo(user.id),
+        Some(_) => Visibility::SentBy(user.id),
+    };
+    Ok(ConversationAccess {
+        access,
+        user: user.id,
+        visibility,
+    })
+}
+
+/// "May add to and change the workspace's patient list and shared templates, and assign
+/// conversations": an approved colleague.
+pub fn share_in_workspace(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+) -> AppResult<ConversationAccess> {
+    let access = use_conversations(conn, user, id)?;
+    if !access.shares() {
+        return Err(AppError::NotFound);
+    }
+    Ok(access)
+}
+
+/// A conversation this member sees, found through the same WHERE clause as their list.
+pub fn see_conversation(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+    conversation: crate::domain::ConversationId,
+) -> AppResult<(
+    ConversationAccess,
+    crate::db::models::conversations::Conversation,
+)> {
+    let access = use_conversations(conn, user, id)?;
+    let conversation =
+        crate::db::models::conversations::find_visible(conn, id, access.visibility, conversation)?;
+    Ok((access, conversation))
+}
+
+/// A patient this member may read and write to from this workspace: one in their personal
+/// list; one in the workspace's list for a colleague; and the patient of a conversation the
+/// member sees (a guest answering a conversation assigned to them). Anything else is 404.
+pub fn patient_for_messages(
+    conn: &mut PgConnection,
+    access: &ConversationAccess,
+    patient: crate::domain::PatientId,
+) -> AppResult<crate::db::models::patients::Patient> {
+    use crate::db::models::{conversations, patients};
+    use diesel::OptionalExtension;
+    let ws = access.access.workspace.id;
+    if let Some(mine) =
+        patients::find_in(conn, patients::List::Personal(access.user), patient).optional()?
+    {
+        return Ok(mine);
+    }
+    if access.shares() {
+        if let Some(listed) =
+            patients::find_in(conn, patients::List::Workspace(ws), patient).optional()?
+        {
+            return Ok(listed);
+        }
+    }
+    if conversations::patient_visible(conn, ws, access.visibility, patient)? {
+        return Ok(patients::find(conn, patient)?);
+    }
+    Err(AppError::NotFound)
+}

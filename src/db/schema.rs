@@ -259,13 +259,17 @@ diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    conversations,
     invitation_links,
     invitations,
+    message_templates,
+    messages,
     one_time_tokens,
     organisation_domains,
     organisation_members,
     organisations,
     outbox,
+    patients,
     recovery_codes,
     role_assignments,
     roles,
@@ -295,3 +299,69 @@ diesel::table! {
 
 diesel::joinable!(roster_profiles -> organisations (organisation_id));
 diesel::joinable!(roster_profiles -> users (user_id));
+
+diesel::table! {
+    patients (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        owner_id -> Nullable<Uuid>,
+        nhs_number -> Text,
+        first_name -> Text,
+        surname -> Text,
+        date_of_birth -> Date,
+        mobile -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_templates (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        owner_id -> Nullable<Uuid>,
+        name -> Text,
+        body -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        patient_id -> Uuid,
+        started_by -> Nullable<Uuid>,
+        assigned_to -> Nullable<Uuid>,
+        status -> Text,
+        created_at -> Timestamptz,
+        last_message_at -> Timestamptz,
+        last_message_id -> Nullable<Int8>,
+        done_at -> Nullable<Timestamptz>,
+        done_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        conversation_id -> Uuid,
+        workspace_id -> Uuid,
+        sender_id -> Nullable<Uuid>,
+        channel -> Text,
+        recipient -> Text,
+        body -> Text,
+        template_id -> Nullable<Uuid>,
+        outbox_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(conversations -> patients (patient_id));
+diesel::joinable!(messages -> message_templates (template_id));
+diesel::joinable!(messages -> outbox (outbox_id));
+diesel::joinable!(messages -> conversations (conversation_id));

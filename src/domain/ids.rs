@@ -61,6 +61,7 @@ macro_rules! id_type {
         }
     };
 }
+pub(crate) use id_type;
 
 id_type!(UserId);
 id_type!(OrganisationId);

@@ -1,22 +1,26 @@
 //! Parsed values: a value that passed the rules has its own type, so the rest of the code
 //! cannot be handed one that did not.
 
+pub mod conversation_ids;
 pub mod email;
 pub mod ids;
 pub mod invitee;
 pub mod mobile;
 pub mod name;
 pub mod next_path;
+pub mod nhs_number;
 pub mod password;
 pub mod token;
 pub mod workspace_name;
 
+pub use conversation_ids::*;
 pub use email::EmailAddress;
 pub use ids::*;
 pub use invitee::Invitee;
 pub use mobile::MobileNumber;
 pub use name::PersonName;
 pub use next_path::NextPath;
+pub use nhs_number::NhsNumber;
 pub use password::Password;
 pub use token::{Token, TokenPurpose};
 pub use workspace_name::WorkspaceName;

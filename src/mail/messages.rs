@@ -347,3 +347,46 @@ mod tests {
         assert!(html.contains("&#60;b&#62;Amy") || html.contains("&lt;b&gt;Amy"));
     }
 }
+
+/// A message to a patient from a workspace, signed with the sender's and the workspace's name.
+/// The same fields make the text message.
+pub struct PatientMessage {
+    pub body: String,
+    pub sender: String,
+    pub workspace: String,
+}
+#[derive(Template)]
+#[template(path = "emails/patient_message.txt")]
+struct PatientMessageText<'a> {
+    m: &'a PatientMessage,
+}
+#[derive(Template)]
+#[template(path = "emails/patient_message.html")]
+struct PatientMessageHtml<'a> {
+    m: &'a PatientMessage,
+}
+email!(
+    PatientMessage,
+    PatientMessageText,
+    PatientMessageHtml,
+    |m| format!("Message from {}", m.workspace)
+);
+
+#[derive(Template)]
+#[template(path = "sms/patient_message.txt")]
+struct PatientMessageSms<'a> {
+    m: &'a PatientMessage,
+}
+
+impl super::Sms for PatientMessage {
+    fn text(&self) -> askama::Result<String> {
+        Ok(PatientMessageSms { m: self }.render()?.trim().to_string())
+    }
+}
+
+impl PatientMessage {
+    /// The signature that ends a text message: "– Amy Okonkwo, Ward 2".
+    pub fn signature(&self) -> String {
+        format!("– {}, {}", self.sender, self.workspace)
+    }
+}

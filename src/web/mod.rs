@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod conversations;
 pub mod dev_mailbox;
 pub mod forms;
 pub mod health;
@@ -28,6 +29,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(workspaces::config)
         .configure(invitations::config)
         .configure(admin::config)
+        .configure(conversations::config)
         .configure(dev_mailbox::config);
 }
 

@@ -6,6 +6,7 @@ mod admin;
 mod browser;
 mod browser_support;
 mod cli;
+mod conversations;
 mod embedded_postgres;
 mod helpers;
 mod invitations;

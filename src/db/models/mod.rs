@@ -3,10 +3,14 @@
 
 pub mod audit;
 pub mod audit_log;
+pub mod conversations;
 pub mod invitations;
 pub mod join_links;
+pub mod message_templates;
+pub mod messages;
 pub mod organisations;
 pub mod outbox;
+pub mod patients;
 pub mod people;
 pub mod recovery_codes;
 pub mod roles;

@@ -222,6 +222,7 @@ pub fn decline(conn: &mut PgConnection, workspace: WorkspaceId, user: UserId) ->
 }
 
 pub fn remove(conn: &mut PgConnection, workspace: WorkspaceId, user: UserId) -> QueryResult<bool> {
+    super::conversations::unassign_member(conn, workspace, user)?; // theirs stay, unassigned
     Ok(diesel::delete(workspace_members::table.find((workspace, user))).execute(conn)? == 1)
 }
 
