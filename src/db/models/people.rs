@@ -212,9 +212,9 @@ pub fn merge_into(
 ) -> QueryResult<()> {
     let statements = [
         "INSERT INTO workspace_members (workspace_id, user_id, status, role, request_message,
-                requested_at, approved_at, approved_by, invited_by)
+                requested_at, approved_at, approved_by, invited_by, ends_at)
          SELECT wm.workspace_id, $2, wm.status, wm.role, wm.request_message, wm.requested_at,
-                wm.approved_at, wm.approved_by, wm.invited_by
+                wm.approved_at, wm.approved_by, wm.invited_by, wm.ends_at
          FROM workspace_members wm JOIN workspaces w ON w.id = wm.workspace_id
          WHERE wm.user_id = $3 AND w.organisation_id = $1
          ON CONFLICT (workspace_id, user_id) DO UPDATE SET
@@ -224,7 +224,12 @@ pub fn merge_into(
                        WHEN 'member' IN (workspace_members.role, EXCLUDED.role) THEN 'member'
                        ELSE 'guest' END,
            approved_at = COALESCE(workspace_members.approved_at, EXCLUDED.approved_at),
-           approved_by = COALESCE(workspace_members.approved_by, EXCLUDED.approved_by)",
+           approved_by = COALESCE(workspace_members.approved_by, EXCLUDED.approved_by),
+           ends_at = CASE WHEN workspace_members.ends_at IS NULL OR EXCLUDED.ends_at IS NULL
+                          THEN NULL ELSE GREATEST(workspace_members.ends_at, EXCLUDED.ends_at) END",
+        // The same person: what was assigned to the other account is now the kept one's.
+        "UPDATE conversations SET assigned_to = $2 WHERE assigned_to = $3
+           AND workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = $1)",
         "DELETE FROM workspace_members wm USING workspaces w
          WHERE w.id = wm.workspace_id AND wm.user_id = $3 AND w.organisation_id = $1",
         "DELETE FROM role_assignments o WHERE o.organisation_id = $1 AND o.user_id = $3
