@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 
 use crate::db::models::messages::Message;
-use crate::db::schema::{conversations, messages};
+use crate::db::schema::{conversations, messages, patients};
 use crate::domain::{ConversationId, PatientId, UserId, WorkspaceId};
 
 pub const OPEN: &str = "open";
@@ -98,14 +98,24 @@ fn visible(
         .into_boxed();
     match visibility {
         Visibility::All => query,
-        Visibility::SentBy(user) => query.filter(
-            conversations::id.eq_any(
-                messages::table
-                    .filter(messages::workspace_id.eq(workspace))
-                    .filter(messages::sender_id.eq(user))
-                    .select(messages::conversation_id),
+        // Only about their own (personal) patients: someone removed who asks to join again
+        // must not get the workspace's patients back through what they once sent.
+        Visibility::SentBy(user) => query
+            .filter(
+                conversations::id.eq_any(
+                    messages::table
+                        .filter(messages::workspace_id.eq(workspace))
+                        .filter(messages::sender_id.eq(user))
+                        .select(messages::conversation_id),
+                ),
+            )
+            .filter(
+                conversations::patient_id.eq_any(
+                    patients::table
+                        .filter(patients::owner_id.eq(user))
+                        .select(patients::id),
+                ),
             ),
-        ),
         Visibility::AssignedTo(user) => query.filter(conversations::assigned_to.eq(user)),
     }
 }

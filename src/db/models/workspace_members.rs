@@ -49,6 +49,12 @@ pub fn find(
 ) -> QueryResult<Option<Membership>> {
     workspace_members::table
         .find((workspace, user))
+        // A guest past their end date is out at once, before housekeeping removes the row.
+        .filter(
+            workspace_members::ends_at
+                .is_null()
+                .or(workspace_members::ends_at.gt(diesel::dsl::now)),
+        )
         .select(Membership::as_select())
         .first(conn)
         .optional()
@@ -299,6 +305,11 @@ pub fn of_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<(Worksp
         .inner_join(workspace_members::table)
         .filter(workspace_members::user_id.eq(user))
         .filter(workspaces::archived_at.is_null())
+        .filter(
+            workspace_members::ends_at
+                .is_null()
+                .or(workspace_members::ends_at.gt(diesel::dsl::now)),
+        )
         .order(workspaces::name)
         .select((Workspace::as_select(), Membership::as_select()))
         .load(conn)

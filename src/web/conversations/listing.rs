@@ -147,10 +147,7 @@ pub async fn conversations_page(
             let found = conversations::page(conn, id, access.visibility, filter, PAGE + 1)?;
             let patient_ids: Vec<PatientId> = found.iter().map(|c| c.patient_id).collect();
             let message_ids: Vec<i64> = found.iter().filter_map(|c| c.last_message_id).collect();
-            let mut people: Vec<UserId> = found.iter().filter_map(|c| c.assigned_to).collect();
-            if let Assigned::To(who) = filter.assigned {
-                people.push(who);
-            }
+            let people: Vec<UserId> = found.iter().filter_map(|c| c.assigned_to).collect();
             Ok((
                 access,
                 members,
@@ -197,7 +194,11 @@ pub async fn conversations_page(
         Assigned::Anyone => "Anyone".to_string(),
         Assigned::Unassigned => "Unassigned".to_string(),
         Assigned::To(who) if who == me => "Me".to_string(),
-        Assigned::To(who) => names.get(&who).cloned().unwrap_or_else(|| "Nobody".into()),
+        // Named only if they are in this workspace: any other id names nobody.
+        Assigned::To(who) => members
+            .iter()
+            .find(|(_, u)| u.id == who)
+            .map_or_else(|| "Nobody in this workspace".into(), |(_, u)| u.full_name()),
     };
     let page = ListPage {
         layout: Layout::signed_in(&session, &current.user, &current.nav)?,

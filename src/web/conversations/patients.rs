@@ -331,10 +331,12 @@ pub async fn add_patient(
                 &user,
                 &access,
                 list,
+                // The patient's id, not their NHS number: the organisation's audit is read
+                // by people outside the workspace.
                 format!(
-                    "{} added the patient with NHS number {} to {list_name}",
+                    "{} added patient {} to {list_name}",
                     user.full_name(),
-                    parsed.nhs_number
+                    patient.id
                 ),
             ),
         )?;
@@ -514,10 +516,10 @@ pub async fn change_patient(
                     &access,
                     list,
                     format!(
-                        "{} changed the {} of the patient with NHS number {}",
+                        "{} changed the {} of patient {}",
                         user.full_name(),
                         changed.join(", "),
-                        crate::domain::nhs_number::spaced(&before.nhs_number),
+                        before.id,
                     ),
                 ),
             )?;
