@@ -843,6 +843,20 @@ async fn conversations_of_someone_who_leaves_or_is_removed_stay_in_the_workspace
             .status,
         404
     );
+    // Asking to join again (pending) does not bring back what they sent about the workspace's
+    // patients: pending members see only conversations about their own patients.
+    dave.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await
+        .assert_redirect_to("/");
+    assert!(listed(&dave.browser.get(&list(&ws)).await.body, &ws).is_empty());
+    assert_eq!(
+        dave.browser
+            .get(&format!("{}/{by_dave}", list(&ws)))
+            .await
+            .status,
+        404
+    );
 }
 
 #[actix_web::test]
