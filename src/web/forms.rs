@@ -31,6 +31,15 @@ impl FormErrors {
             .map(|(_, m)| m.as_str())
     }
 
+    /// 200 for a clean form, 422 for one with errors (re-rendered beside its fields).
+    pub fn status(&self) -> actix_web::http::StatusCode {
+        if self.is_empty() {
+            actix_web::http::StatusCode::OK
+        } else {
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

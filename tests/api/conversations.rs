@@ -3,27 +3,12 @@
 //! approved member, a pending member and a guest, assigning, marking done, leaving, 404 for
 //! another workspace's ids, and the list's indexes at 100,000 messages.
 
-use diesel::RunQueryDsl;
-
 use crate::helpers::*;
 use crate::workspaces::{create_workspace, join_approved};
 
 const NHS_1: &str = "943 476 5919";
 const NHS_2: &str = "9434765927";
 const NHS_3: &str = "9434765935";
-
-/// One text value from SQL.
-fn text(app: &TestApp, query: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Text {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        t: String,
-    }
-    diesel::sql_query(format!("SELECT ({query})::text AS t"))
-        .get_result::<Text>(&mut *app.conn())
-        .unwrap()
-        .t
-}
 
 fn patients_page(ws: &str) -> String {
     format!("/workspaces/{ws}/patients")
@@ -65,10 +50,9 @@ async fn add_patient(
     } else {
         format!("workspace_id = '{ws}'")
     };
-    text(
-        app,
-        &format!("SELECT id FROM patients WHERE nhs_number = '{digits}' AND {owner}"),
-    )
+    app.text(&format!(
+        "SELECT id FROM patients WHERE nhs_number = '{digits}' AND {owner}"
+    ))
 }
 
 /// Sends a message and returns the conversation it landed in.
@@ -236,17 +220,13 @@ async fn patients_are_added_with_a_valid_nhs_number_and_bad_values_are_refused_b
         .await;
     page.assert_redirect_to(&patients_page(&ws));
     assert_eq!(
-        text(
-            &app,
-            &format!("SELECT mobile FROM patients WHERE id = '{patient}'")
-        ),
+        app.text(&format!(
+            "SELECT mobile FROM patients WHERE id = '{patient}'"
+        )),
         "+447700900456"
     );
     assert_eq!(
-        text(
-            &app,
-            "SELECT detail FROM audit_events WHERE action = 'patient_changed'"
-        ),
+        app.text("SELECT detail FROM audit_events WHERE action = 'patient_changed'"),
         format!("Amy Okonkwo changed the mobile number of patient {patient}"),
         "the NHS number stays out of the organisation's audit"
     );
@@ -288,10 +268,8 @@ async fn messages_go_by_text_and_email_through_the_outbox_signed_and_join_one_co
         "Hello {first_name}, your results are back.",
     )
     .await;
-    let sms = text(
-        &app,
-        "SELECT text_body FROM outbox WHERE channel = 'sms' AND recipient = '+447700900123'",
-    );
+    let sms = app
+        .text("SELECT text_body FROM outbox WHERE channel = 'sms' AND recipient = '+447700900123'");
     assert_eq!(
         sms,
         "Hello Pat, your results are back.\n– Amy Okonkwo, Ward 2"
@@ -364,7 +342,7 @@ async fn messages_go_by_text_and_email_through_the_outbox_signed_and_join_one_co
         )
         .await
         .assert_redirect_to(&templates);
-    let template = text(&app, "SELECT id FROM message_templates");
+    let template = app.text("SELECT id FROM message_templates");
     let page = amy
         .browser
         .post(
@@ -379,7 +357,7 @@ async fn messages_go_by_text_and_email_through_the_outbox_signed_and_join_one_co
         .await;
     assert_eq!(page.status, 303);
     assert_eq!(
-        text(&app, "SELECT body FROM messages ORDER BY id DESC LIMIT 1"),
+        app.text("SELECT body FROM messages ORDER BY id DESC LIMIT 1"),
         "Hi Pat, see you tomorrow."
     );
 

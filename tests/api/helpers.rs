@@ -193,6 +193,19 @@ impl TestApp {
             .n
     }
 
+    /// One value from SQL, as text.
+    pub fn text(&self, query: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            t: String,
+        }
+        diesel::sql_query(format!("SELECT ({query})::text AS t"))
+            .get_result::<Text>(&mut *self.conn())
+            .unwrap()
+            .t
+    }
+
     pub fn create_org(&self, name: &str, domains: &[&str]) -> OrganisationId {
         let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
         staffroom::cli::create_organisation(&self.pool, name, &domains).unwrap()

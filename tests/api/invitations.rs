@@ -2,23 +2,8 @@
 //! wrong account, dead links), invitations inside the app, resend and rescind, reminders,
 //! guests' end dates, the daily limit, and the shareable workspace link.
 
-use diesel::RunQueryDsl;
-
 use crate::helpers::*;
 use crate::workspaces::{create_workspace, join_approved, users_page};
-
-/// One text value from SQL.
-fn text(app: &TestApp, query: &str) -> String {
-    #[derive(diesel::QueryableByName)]
-    struct Text {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        t: String,
-    }
-    diesel::sql_query(format!("SELECT ({query})::text AS t"))
-        .get_result::<Text>(&mut *app.conn())
-        .unwrap()
-        .t
-}
 
 async fn invite(person: &Person, ws: &str, emails: &str, role: &str) -> Page {
     person
@@ -45,9 +30,7 @@ async fn invitation_link(app: &TestApp, to: &str, n: usize) -> String {
 }
 
 fn invitation_id(app: &TestApp, address: &str) -> String {
-    text(
-        app,
-        &format!("SELECT id FROM invitations WHERE email = '{address}' OR mobile = '{address}' ORDER BY created_at DESC LIMIT 1"),
+    app.text(&format!("SELECT id FROM invitations WHERE email = '{address}' OR mobile = '{address}' ORDER BY created_at DESC LIMIT 1"),
     )
 }
 
@@ -58,9 +41,7 @@ fn membership(app: &TestApp, ws: &str, email: &str) -> String {
     if found == 0 {
         return "none".into();
     }
-    text(
-        app,
-        &format!("SELECT m.status || ' ' || m.role FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = '{ws}' AND u.email = '{email}'"),
+    app.text(&format!("SELECT m.status || ' ' || m.role FROM workspace_members m JOIN users u ON u.id = m.user_id WHERE m.workspace_id = '{ws}' AND u.email = '{email}'"),
     )
 }
 
@@ -363,14 +344,12 @@ async fn an_existing_user_sees_the_invitation_in_the_app_and_joins_or_declines_t
     assert!(switcher.contains("Theatre Team"));
     assert!(switcher.contains(">Invited</strong>"));
 
-    let ward_invitation = text(
-        &app,
-        &format!("SELECT id FROM invitations WHERE workspace_id = '{ward}'"),
-    );
-    let theatre_invitation = text(
-        &app,
-        &format!("SELECT id FROM invitations WHERE workspace_id = '{theatre}'"),
-    );
+    let ward_invitation = app.text(&format!(
+        "SELECT id FROM invitations WHERE workspace_id = '{ward}'"
+    ));
+    let theatre_invitation = app.text(&format!(
+        "SELECT id FROM invitations WHERE workspace_id = '{theatre}'"
+    ));
     dave.browser
         .post(
             &format!("/account/invitations/{ward_invitation}/accept"),
@@ -1001,10 +980,7 @@ async fn inviting_a_rostered_profile_without_an_email_asks_for_the_address_and_r
     app.sql(&format!(
         "INSERT INTO roster_profiles (id, organisation_id, first_name, surname, grade) VALUES (gen_random_uuid(), '{org}', 'Priya', 'Shah', 'FY1')"
     ));
-    let profile = text(
-        &app,
-        "SELECT id FROM roster_profiles WHERE surname = 'Shah'",
-    );
+    let profile = app.text("SELECT id FROM roster_profiles WHERE surname = 'Shah'");
     let users = tara
         .browser
         .get(&format!("/organisations/{org}/admin/users"))
@@ -1090,7 +1066,7 @@ async fn whoever_holds_a_text_message_invitation_joins_as_a_pending_guest_for_an
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
     invite_and_see_results(&amy, &ws, "07700 900123", "guest").await;
-    let sms = text(&app, "SELECT text_body FROM outbox WHERE channel = 'sms'");
+    let sms = app.text("SELECT text_body FROM outbox WHERE channel = 'sms'");
     let link = sms
         .split_whitespace()
         .find(|w| w.contains("/invitations/"))
@@ -1132,7 +1108,7 @@ async fn a_member_inviting_an_address_someone_else_invited_resends_it_unchanged(
     let results = invite_and_see_results(&kim, &ws, "dave@nhs.net", "member").await;
     assert!(results.contains("it was sent again with a new link"));
     assert_eq!(
-        text(&app, "SELECT i.role || ' ' || u.email FROM invitations i JOIN users u ON u.id = i.invited_by"),
+        app.text("SELECT i.role || ' ' || u.email FROM invitations i JOIN users u ON u.id = i.invited_by"),
         "admin amy@nhs.net",
         "still Amy's admin invitation: Kim cannot take it over (nor then rescind it)"
     );

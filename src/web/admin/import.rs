@@ -4,7 +4,6 @@
 //! row-by-row report. The import itself is `roster::import`, shared with the command line.
 
 use actix_multipart::Multipart;
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
@@ -182,11 +181,7 @@ fn render(
     previewed: bool,
     csv: String,
 ) -> AppResult<HttpResponse> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &ImportPage {

@@ -3,7 +3,6 @@
 //! `email`, body, optional template_id). The message, its conversation and its outbox row are
 //! written in one transaction; the worker delivers it like all other mail.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::PgConnection;
@@ -78,11 +77,7 @@ async fn render_form(
         channel: if patient.mobile.is_some() { SMS } else { EMAIL }.into(),
         ..MessageForm::default()
     });
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let signature = signed(&current.user, &access.access.workspace, String::new()).signature();
     crate::web::render_with(
         status,

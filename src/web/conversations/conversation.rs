@@ -4,7 +4,6 @@
 //! `POST .../done`. Each finds the conversation through the viewer's own WHERE clause, so an id
 //! from another workspace, or one the viewer may not see, is 404.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -104,11 +103,7 @@ async fn render_page(
         Some(who) if who == me => "You".to_string(),
         Some(_) => names.first().map(|(_, n)| n.clone()).unwrap_or_default(),
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     let last_channel = shown
         .last()
         .map_or(messages::SMS.to_string(), |m| m.message.channel.clone());

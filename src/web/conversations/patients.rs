@@ -4,7 +4,6 @@
 //! `GET/POST /workspaces/{id}/patients/{patient_id}` to correct a record. Each addition and
 //! change is audited with who made it.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
@@ -198,11 +197,7 @@ async fn render_page(
         Ok((access, shared, personal))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &PatientsPage {
@@ -404,11 +399,7 @@ async fn render_patient_form(
         Ok((access, record, list))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &PatientFormPage {

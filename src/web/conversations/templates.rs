@@ -2,7 +2,6 @@
 //! for approved colleagues), `POST /workspaces/{id}/templates` (name, body, `shared=on`) and
 //! `POST .../templates/{template_id}/delete`.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -56,11 +55,7 @@ async fn render_page(
         Ok((access, templates))
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &TemplatesPage {

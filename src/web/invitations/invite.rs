@@ -61,11 +61,7 @@ async fn render_form(
         permissions::invite(conn, &user, id)
     })
     .await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &InvitePage {

@@ -246,11 +246,7 @@ pub async fn settings_page_after_link_form(
     if !access.manages {
         return Err(crate::error::AppError::NotFound);
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = errors.status();
     crate::web::render_with(
         status,
         &SettingsPage {
