@@ -253,8 +253,9 @@ pub fn invite_one(
             &event(
                 "invitation_resent",
                 format!(
-                    "{} invited {invitee} again as {role}: a new link was sent",
-                    inviter.full_name()
+                    "{} invited {invitee} again as {}: a new link was sent",
+                    inviter.full_name(),
+                    invitation.role
                 ),
             ),
         )?;
