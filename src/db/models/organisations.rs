@@ -70,6 +70,15 @@ pub fn domains(conn: &mut PgConnection, id: OrganisationId) -> QueryResult<Vec<S
         .load(conn)
 }
 
+/// Whether the organisation's allowed domains admit this address (a domain admits its
+/// subdomains); an address that does not parse is admitted nowhere.
+pub fn admits(conn: &mut PgConnection, id: OrganisationId, email: &str) -> QueryResult<bool> {
+    let Ok(email) = EmailAddress::parse(email) else {
+        return Ok(false);
+    };
+    Ok(domains(conn, id)?.iter().any(|d| email.is_in_domain(d)))
+}
+
 /// Replaces the organisation's allowed domains and sets whether members may create workspaces.
 pub fn update_settings(
     conn: &mut PgConnection,

@@ -70,9 +70,7 @@ pub fn admits(
     org: &Organisation,
     email: &EmailAddress,
 ) -> AppResult<bool> {
-    Ok(organisations::domains(conn, org.id)?
-        .iter()
-        .any(|d| email.is_in_domain(d)))
+    Ok(organisations::admits(conn, org.id, email.as_str())?)
 }
 
 /// Creates the account (or refers to the existing one) in the caller's transaction, with its

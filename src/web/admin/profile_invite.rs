@@ -127,7 +127,7 @@ pub async fn invite(
         let mut errors = FormErrors::default();
         let email = errors.check("email", EmailAddress::parse(&form.email));
         if let Some(email) = &email {
-            if !organisations::admitting(conn, email)?.contains(&org.id) {
+            if !organisations::admits(conn, org.id, email.as_str())? {
                 errors.add(
                     "email",
                     format!("{email} is not in the organisation's email domains"),

@@ -13,9 +13,8 @@ use crate::db::models::organisations;
 use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members::{self, GUEST};
 use crate::db::models::workspaces::{self, Workspace};
-use crate::domain::EmailAddress;
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, messages};
+use crate::web::workspaces::membership::tell_admins_of_request;
 
 pub enum Outcome {
     Joined {
@@ -53,10 +52,7 @@ fn refusal(
         }
     } else {
         let organisation = organisations::find(conn, workspace.organisation_id)?;
-        let admitted = EmailAddress::parse(&user.email)
-            .map(|email| organisations::admitting(conn, &email))
-            .unwrap_or_else(|_| Ok(Vec::new()))?;
-        if !admitted.contains(&workspace.organisation_id) {
+        if !organisations::admits(conn, workspace.organisation_id, &user.email)? {
             return Ok(Some(format!(
                 "{} no longer admits email addresses like {}",
                 organisation.name, user.email
@@ -153,20 +149,16 @@ pub fn accept(
                 accepted.invited_by,
                 ends_at,
             )?;
-            for admin in workspace_members::admins(conn, workspace.id)? {
-                let email = messages::JoinRequest {
-                    admin_first_name: admin.first_name.clone(),
-                    requester_name: user.full_name(),
-                    requester_email: user.email.clone(),
-                    workspace: workspace.name.clone(),
-                    message: format!(
-                        "Accepted the guest invitation sent by text message to {}.",
-                        accepted.address()
-                    ),
-                    link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
-                };
-                mail::enqueue(conn, &admin.email, &email)?;
-            }
+            tell_admins_of_request(
+                conn,
+                base_url,
+                &workspace,
+                user,
+                &format!(
+                    "Accepted the guest invitation sent by text message to {}.",
+                    accepted.address()
+                ),
+            )?;
         }
         asked
     } else {

@@ -212,7 +212,7 @@ pub fn invite_one(
     match invitee {
         Invitee::Mobile(_) if role != GUEST => return Ok(AddressOutcome::MobileOnlyForGuests),
         Invitee::Email(email) if role != GUEST => {
-            if !organisations::admitting(conn, email)?.contains(&workspace.organisation_id) {
+            if !organisations::admits(conn, workspace.organisation_id, email.as_str())? {
                 return Ok(AddressOutcome::NotAdmitted {
                     organisation: organisation.to_string(),
                     guests: workspace.guests_allowed,

@@ -18,12 +18,12 @@ use crate::db::models::organisations;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members::{self, MEMBER, PENDING};
 use crate::db::models::workspaces::{self, Workspace};
-use crate::domain::{token::sha256_hex, EmailAddress, Token, WorkspaceId};
+use crate::domain::{token::sha256_hex, Token, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::mail::{self, messages};
 use crate::startup::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
+use crate::web::workspaces::membership::tell_admins_of_request;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -385,10 +385,7 @@ fn check(
     }
     let organisation = organisations::find(conn, workspace.organisation_id)?.name;
     let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?
-        || EmailAddress::parse(&user.email)
-            .map(|email| organisations::admitting(conn, &email))
-            .unwrap_or_else(|_| Ok(Vec::new()))?
-            .contains(&workspace.organisation_id);
+        || organisations::admits(conn, workspace.organisation_id, &user.email)?;
     if !in_organisation {
         return Ok(Err(Refusal::NotInOrganisation(organisation)));
     }
@@ -497,17 +494,13 @@ pub async fn join(
                 .ok_or_else(|| {
                     AppError::Unexpected(anyhow::anyhow!("membership appeared under the lock"))
                 })?;
-            for admin in workspace_members::admins(conn, workspace.id)? {
-                let email = messages::JoinRequest {
-                    admin_first_name: admin.first_name.clone(),
-                    requester_name: user.full_name(),
-                    requester_email: user.email.clone(),
-                    workspace: workspace.name.clone(),
-                    message: "Joined through the workspace's shareable link.".into(),
-                    link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
-                };
-                mail::enqueue(conn, &admin.email, &email)?;
-            }
+            tell_admins_of_request(
+                conn,
+                &base_url,
+                &workspace,
+                &user,
+                "Joined through the workspace's shareable link.",
+            )?;
             audit::record(
                 conn,
                 &event.detail(format!(

@@ -9,8 +9,9 @@ use serde::Deserialize;
 use super::settings::users_page_with_error;
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
+use crate::db::models::users::User;
 use crate::db::models::workspace_members::{self, MEMBER, PENDING};
-use crate::db::models::workspaces;
+use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::WorkspaceId;
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
@@ -44,17 +45,7 @@ pub async fn request_to_join(
             // Already pending or a member: nothing to ask.
             return Ok(ws);
         }
-        for admin in workspace_members::admins(conn, ws.id)? {
-            let email = messages::JoinRequest {
-                admin_first_name: admin.first_name.clone(),
-                requester_name: user.full_name(),
-                requester_email: user.email.clone(),
-                workspace: ws.name.clone(),
-                message: message.clone(),
-                link: format!("{base_url}/workspaces/{}/settings/users", ws.id),
-            };
-            mail::enqueue(conn, &admin.email, &email)?;
-        }
+        tell_admins_of_request(conn, &base_url, &ws, &user, &message)?;
         audit::record(
             conn,
             &NewAuditEvent::new("join_requested", Some(ip))
@@ -73,6 +64,29 @@ pub async fn request_to_join(
         workspace.name
     ))?;
     Ok(crate::web::see_other("/"))
+}
+
+/// Emails every approved admin of the workspace that `user` is waiting for approval, with
+/// their message (asked to join, shareable link, text-message invitation).
+pub fn tell_admins_of_request(
+    conn: &mut diesel::PgConnection,
+    base_url: &str,
+    workspace: &Workspace,
+    user: &User,
+    message: &str,
+) -> AppResult<()> {
+    for admin in workspace_members::admins(conn, workspace.id)? {
+        let email = messages::JoinRequest {
+            admin_first_name: admin.first_name.clone(),
+            requester_name: user.full_name(),
+            requester_email: user.email.clone(),
+            workspace: workspace.name.clone(),
+            message: message.to_string(),
+            link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
+        };
+        mail::enqueue(conn, &admin.email, &email)?;
+    }
+    Ok(())
 }
 
 enum Left {
