@@ -65,7 +65,15 @@ fn main() -> anyhow::Result<()> {
         },
     )?;
     for user in [amy, dave] {
-        workspace_members::insert(conn, ws, user, "approved", "member", "", Some(amy))?;
+        workspace_members::insert(
+            conn,
+            ws,
+            user,
+            staffroom::domain::MembershipStatus::Approved,
+            staffroom::domain::WorkspaceRole::Member,
+            "",
+            Some(amy),
+        )?;
     }
     seed(conn, ws, amy, dave)?;
 

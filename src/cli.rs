@@ -1,6 +1,7 @@
 //! The command line: `serve` (default), `migrate`, `org create`, `user create`. Commands that
 //! print an id print it alone on stdout; everything else goes to stderr.
 
+use crate::domain::AuditAction;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -136,7 +137,7 @@ pub fn create_organisation(
         let org = organisations::create(conn, name, &domains)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("organisation_created", None)
+            &NewAuditEvent::new(AuditAction::OrganisationCreated, None)
                 .organisation(org.id)
                 .detail(format!("{} (command line)", org.name)),
         )?;
@@ -229,7 +230,7 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
         }
         audit::record(
             conn,
-            &NewAuditEvent::new("account_created", None)
+            &NewAuditEvent::new(AuditAction::AccountCreated, None)
                 .target(user.id)
                 .organisation(org.id)
                 .detail(if account.trust_admin {

@@ -2,6 +2,7 @@
 //! expire within three days, tell guests a week before their access ends, and end it on the
 //! day. Each step claims its rows with a conditional UPDATE, so two servers never do one twice.
 
+use crate::domain::AuditAction;
 use diesel::PgConnection;
 
 use crate::db::models::audit::{self, NewAuditEvent};
@@ -11,7 +12,7 @@ use crate::db::models::{sessions, workspaces};
 use crate::db::PgPool;
 use crate::error::AppResult;
 use crate::mail::{self, messages};
-use crate::web::invitations::sending::send_link;
+use crate::services::invitations::send_link;
 
 /// How often the steps run.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -105,7 +106,7 @@ fn end_guests(conn: &mut PgConnection) -> AppResult<usize> {
                 removed += 1;
                 audit::record(
                     conn,
-                    &NewAuditEvent::new("guest_access_ended", None)
+                    &NewAuditEvent::new(AuditAction::GuestAccessEnded, None)
                         .target(user)
                         .organisation(ws.organisation_id)
                         .workspace(workspace)

@@ -8,5 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod housekeeping;
 pub mod mail;
+pub mod services;
 pub mod startup;
+pub mod state;
 pub mod web;

@@ -11,25 +11,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use crate::config::Settings;
+use crate::db::models::sessions;
 use crate::db::session_store::PgSessionStore;
 use crate::db::PgPool;
 use crate::error::AppError;
 use crate::mail::worker::Worker;
-
-/// Sessions end after 30 idle minutes (and 12 hours after sign-in, see the session store).
-pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
-
-pub struct AppState {
-    pub pool: PgPool,
-    pub settings: Settings,
-}
-
-impl AppState {
-    /// With no SMTP server configured, mail is read at /dev/mailbox.
-    pub fn mailbox_enabled(&self) -> bool {
-        self.settings.smtp_url.is_none()
-    }
-}
+use crate::state::AppState;
 
 pub struct Application {
     port: u16,
@@ -124,8 +111,10 @@ fn session_middleware(pool: PgPool, key: Key, secure: bool) -> SessionMiddleware
         .cookie_content_security(CookieContentSecurity::Signed)
         .session_lifecycle(
             BrowserSession::default()
-                .state_ttl(Duration::minutes(IDLE_TIMEOUT_MINUTES))
-                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                .state_ttl(Duration::minutes(sessions::IDLE_TIMEOUT_MINUTES))
+                // The store moves the idle expiry itself, at most once a minute, in the same
+                // statement that reads the session: no write per request.
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnStateChanges),
         )
         .build()
 }

@@ -11,7 +11,7 @@ use crate::auth::session::TypedSession;
 use crate::db::models::users::{self, User};
 use crate::domain::UserId;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Navigation;
 
 pub struct CurrentUser {
@@ -51,9 +51,10 @@ impl FromRequest for CurrentUser {
             };
             let chosen = session.current_workspace();
             let loaded = crate::db::run(&state.pool, move |conn| {
-                let user = users::find(conn, user_id)?;
-                let nav = Navigation::load(conn, &user, chosen)?;
-                Ok((user, nav))
+                let frame =
+                    crate::db::models::frame::load(conn, user_id)?.ok_or(AppError::NotFound)?;
+                let nav = Navigation::from_frame(&frame, chosen);
+                Ok((frame.user, nav))
             })
             .await;
             match loaded {

@@ -2,6 +2,7 @@
 //! data; each reads the rows it needs by the ids in the path *and* the caller's id, so another
 //! organisation's ids answer 404 exactly like ids that do not exist.
 
+use crate::domain::{InvitePolicy, WorkspaceRole};
 use diesel::PgConnection;
 
 use crate::db::models::organisations::{self, Organisation};
@@ -117,27 +118,6 @@ pub fn view_audit(
     hold_organisation_wide(conn, user, org, |r| r.view_audit)
 }
 
-/// Where the header's "Administration" link goes: the first page of the first organisation
-/// where the user holds an administration permission organisation-wide.
-pub fn administration_home(conn: &mut PgConnection, user: &User) -> AppResult<Option<String>> {
-    for org in organisations::of_user(conn, user.id)? {
-        let held = roles::organisation_wide_of(conn, org.id, user.id)?;
-        let page = if held.iter().any(|r| r.manage_users) {
-            "users"
-        } else if held.iter().any(|r| r.import_users) {
-            "import"
-        } else if held.iter().any(|r| r.manage_roles) {
-            "roles"
-        } else if held.iter().any(|r| r.view_audit) {
-            "audit"
-        } else {
-            continue;
-        };
-        return Ok(Some(format!("/organisations/{}/admin/{page}", org.id)));
-    }
-    Ok(None)
-}
-
 /// An organisation the user may join: its allowed domains admit their address.
 pub fn joinable_organisation(
     conn: &mut PgConnection,
@@ -183,7 +163,7 @@ impl WorkspaceAccess {
     pub fn is_colleague(&self) -> bool {
         self.membership
             .as_ref()
-            .is_some_and(|m| m.is_approved() && m.role != workspace_members::GUEST)
+            .is_some_and(|m| m.is_approved() && m.role != WorkspaceRole::Guest)
     }
 }
 
@@ -199,7 +179,7 @@ pub fn workspace(
     let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?;
     let is_guest = membership
         .as_ref()
-        .is_some_and(|m| m.role == workspace_members::GUEST);
+        .is_some_and(|m| m.role == WorkspaceRole::Guest);
     if !in_organisation && membership.is_none() {
         return Err(AppError::NotFound);
     }
@@ -273,19 +253,17 @@ pub fn see_details(
 /// never may.
 pub fn may_invite(access: &WorkspaceAccess) -> bool {
     access.manages
-        || (access.is_colleague()
-            && access.workspace.invite_policy == workspaces::INVITES_BY_MEMBERS)
+        || (access.is_colleague() && access.workspace.invite_policy == InvitePolicy::Members)
 }
 
 /// Whether this person may invite someone with this role: only managers invite admins, and
 /// guests only where the workspace takes guests.
-pub fn may_invite_as(access: &WorkspaceAccess, role: &str) -> bool {
+pub fn may_invite_as(access: &WorkspaceAccess, role: WorkspaceRole) -> bool {
     may_invite(access)
         && match role {
-            workspace_members::ADMIN => access.manages,
-            workspace_members::MEMBER => true,
-            workspace_members::GUEST => access.workspace.guests_allowed,
-            _ => false,
+            WorkspaceRole::Admin => access.manages,
+            WorkspaceRole::Member => true,
+            WorkspaceRole::Guest => access.workspace.guests_allowed,
         }
 }
 

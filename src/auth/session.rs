@@ -100,7 +100,7 @@ impl TypedSession {
     }
 
     pub fn take_flash(&self) -> Option<String> {
-        self.0.remove_as::<String>(FLASH_KEY).and_then(Result::ok)
+        self.take(FLASH_KEY)
     }
 
     /// What happened to each address of an invite form, for the Users page after the redirect.
@@ -109,10 +109,16 @@ impl TypedSession {
     }
 
     pub fn take_invite_results(&self) -> Vec<(String, String, bool)> {
-        self.0
-            .remove_as::<Vec<(String, String, bool)>>(INVITE_RESULTS_KEY)
-            .and_then(Result::ok)
-            .unwrap_or_default()
+        self.take(INVITE_RESULTS_KEY).unwrap_or_default()
+    }
+
+    /// Removes a one-time value. Only a value that is there is removed: a removal marks the
+    /// session changed, and a page that changes nothing must not write the session.
+    fn take<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        if !self.0.contains_key(key) {
+            return None;
+        }
+        self.0.remove_as::<T>(key).and_then(Result::ok)
     }
 
     fn get<T: serde::de::DeserializeOwned>(&self, key: &str) -> AppResult<Option<T>> {

@@ -1,5 +1,10 @@
-//! The connection pool, the embedded migrations, and the helper that runs diesel off the async
+//! The connection pool, the embedded migrations, and the helpers that run diesel off the async
 //! executor.
+//!
+//! The pool does not test a connection when it is checked out (that would be one more round
+//! trip on every request). Instead a connection that turns out to be dead is marked broken, so
+//! the pool drops it, and the first statement of a request is retried on another connection:
+//! a restarted database or a terminated backend costs a retry, not an error page.
 
 pub mod embedded;
 pub mod models;
@@ -8,8 +13,10 @@ pub mod session_store;
 
 use std::time::Duration;
 
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
+use diesel::result::{DatabaseErrorKind, QueryResult};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
@@ -26,6 +33,7 @@ pub fn pool(database_url: &str, max_size: u32) -> PgPool {
         .max_size(max_size)
         .min_idle(Some(0))
         .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
         .build_unchecked(ConnectionManager::new(database_url))
 }
 
@@ -36,6 +44,9 @@ pub fn run_migrations(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// At most this many dead connections are skipped before the database counts as away.
+const RETRIES: usize = 4;
+
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn run<T, F>(pool: &PgPool, f: F) -> AppResult<T>
 where
@@ -43,19 +54,91 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || {
-        let mut conn = pool.get()?;
-        f(&mut conn)
-    })
-    .await?
+    actix_web::web::block(move || with_first(&pool, |_| Ok(()), |conn, ()| f(conn))).await?
 }
 
 /// Runs `f` in one transaction: everything it writes (the change, its audit event, its mail)
-/// lands together or not at all.
+/// lands together or not at all. A `BEGIN` on a dead connection is retried on another one.
 pub async fn transaction<T, F>(pool: &PgPool, f: F) -> AppResult<T>
 where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, move |conn| conn.transaction::<T, AppError, _>(f)).await
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        with_first(&pool, begin, |conn, ()| {
+            let result = f(conn);
+            finish(conn, result)
+        })
+    })
+    .await?
+}
+
+/// On a blocking thread: checks out a connection and runs `first` (a statement that changes
+/// nothing, so it may run again), then `then` with its result on the same connection. When
+/// `first` meets a dead connection, that connection is dropped and `first` runs on another.
+pub fn with_first<A, T>(
+    pool: &PgPool,
+    first: impl Fn(&mut PgConnection) -> QueryResult<A>,
+    then: impl FnOnce(&mut PgConnection, A) -> AppResult<T>,
+) -> AppResult<T> {
+    let mut attempt = 0;
+    loop {
+        let mut conn = pool.get()?;
+        match first(&mut conn) {
+            Ok(value) => {
+                let result = then(&mut conn, value);
+                if matches!(result, Err(AppError::Unavailable(_))) {
+                    mark_broken(&mut conn);
+                }
+                return result;
+            }
+            Err(e) if is_disconnect(&e) && attempt < RETRIES => {
+                tracing::info!("a pooled connection had died; retrying on another");
+                mark_broken(&mut conn);
+                attempt += 1;
+            }
+            Err(e) => {
+                if is_disconnect(&e) {
+                    mark_broken(&mut conn);
+                }
+                return Err(e.into());
+            }
+        }
+    }
+}
+
+/// The server end of the connection is gone (terminated backend, restarted database).
+pub fn is_disconnect(e: &diesel::result::Error) -> bool {
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        )
+    )
+}
+
+/// A connection whose server went away stays unusable: the pool must not hand it out again.
+fn mark_broken(conn: &mut PgConnection) {
+    AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
+}
+
+fn begin(conn: &mut PgConnection) -> QueryResult<()> {
+    AnsiTransactionManager::begin_transaction(conn)
+}
+
+/// Commits when `result` is `Ok`, rolls back otherwise, and hands `result` on.
+fn finish<T>(conn: &mut PgConnection, result: AppResult<T>) -> AppResult<T> {
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // A failed rollback leaves the connection marked broken; the pool drops it.
+            let _ = AnsiTransactionManager::rollback_transaction(conn);
+            Err(e)
+        }
+    }
 }

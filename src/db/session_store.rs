@@ -50,10 +50,20 @@ fn expiry(ttl: &Duration) -> chrono::DateTime<Utc> {
 impl SessionStore for PgSessionStore {
     async fn load(&self, session_key: &SessionKey) -> Result<Option<SessionState>, LoadError> {
         let key_hash = sha256_hex(session_key.as_ref());
-        let state = match self
-            .blocking(move |conn| Ok(sessions::load_state(conn, &key_hash)?))
-            .await
-        {
+        let pool = self.pool.clone();
+        let idle = chrono::Duration::minutes(sessions::IDLE_TIMEOUT_MINUTES);
+        // The first statement of every request: a dead pooled connection is retried here.
+        let loaded = actix_web::web::block(move || {
+            crate::db::with_first(
+                &pool,
+                |conn| sessions::load_state(conn, &key_hash, idle),
+                |_, state| Ok(state),
+            )
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r.map_err(anyhow::Error::from));
+        let state = match loaded {
             Ok(state) => state,
             Err(e) => {
                 // The database is away: carry on without a session so that the page itself

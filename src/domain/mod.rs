@@ -3,6 +3,7 @@
 
 pub mod conversation_ids;
 pub mod email;
+pub mod enums;
 pub mod ids;
 pub mod invitee;
 pub mod mobile;
@@ -15,6 +16,7 @@ pub mod workspace_name;
 
 pub use conversation_ids::*;
 pub use email::EmailAddress;
+pub use enums::*;
 pub use ids::*;
 pub use invitee::Invitee;
 pub use mobile::MobileNumber;

@@ -1,5 +1,6 @@
 //! Queueing mail in the caller's transaction: if the change rolls back, so does its mail.
 
+use crate::domain::Channel;
 use diesel::PgConnection;
 
 use super::{Email, Sms};
@@ -13,7 +14,7 @@ pub fn enqueue(conn: &mut PgConnection, to: &str, email: &impl Email) -> AppResu
     Ok(outbox::insert(
         conn,
         &NewOutboxMessage {
-            channel: "email",
+            channel: Channel::Email,
             recipient: to,
             subject: &subject,
             text_body: &text,
@@ -28,7 +29,7 @@ pub fn enqueue_sms(conn: &mut PgConnection, to: &str, sms: &impl Sms) -> AppResu
     Ok(outbox::insert(
         conn,
         &NewOutboxMessage {
-            channel: "sms",
+            channel: Channel::Sms,
             recipient: to,
             subject: "Text message",
             text_body: &text,

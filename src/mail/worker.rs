@@ -2,6 +2,7 @@
 //! transport (or, with no SMTP_URL, leaves them for /dev/mailbox), and retries failures with
 //! exponential back-off. A crash or an SMTP outage loses nothing: unsent rows stay due.
 
+use crate::domain::Channel;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -124,7 +125,7 @@ impl Worker {
     }
 
     async fn deliver(&self, message: &OutboxMessage) -> anyhow::Result<()> {
-        if message.channel == "sms" {
+        if message.channel == Channel::Sms {
             return self.sms.send(&message.recipient, &message.text_body).await;
         }
         match &self.transport {

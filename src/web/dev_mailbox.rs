@@ -7,7 +7,7 @@ use askama::Template;
 use crate::auth::TypedSession;
 use crate::db::models::outbox::{self, OutboxMessage};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 pub fn config(cfg: &mut web::ServiceConfig) {

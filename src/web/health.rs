@@ -3,7 +3,7 @@
 use actix_web::{web, HttpResponse};
 use diesel::RunQueryDsl;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(health));

@@ -4,12 +4,11 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::organisations::{self, Organisation};
-use crate::db::models::workspace_members::GUEST;
 use crate::db::models::workspaces::Workspace;
+use crate::domain::WorkspaceRole;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
@@ -29,30 +28,17 @@ struct HomePage {
     colleague: bool,
 }
 
-async fn home_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-) -> AppResult<HttpResponse> {
-    let user = current.id();
-    let organisations = crate::db::run(&state.pool, move |conn| {
-        Ok(organisations::of_user(conn, user)?)
-    })
-    .await?;
+async fn home_page(signed: Signed) -> AppResult<HttpResponse> {
+    let page = signed
+        .page(|conn, frame| Ok(organisations::of_user(conn, frame.user.id)?))
+        .await?;
+    let membership = page.membership();
     crate::web::render(&HomePage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        first_name: current.user.first_name.clone(),
-        organisations,
-        workspace: current.nav.current.as_ref().map(|(w, _)| w.clone()),
-        pending: current
-            .nav
-            .current
-            .as_ref()
-            .is_some_and(|(_, m)| !m.is_approved()),
-        colleague: current
-            .nav
-            .current
-            .as_ref()
-            .is_some_and(|(_, m)| m.is_approved() && m.role != GUEST),
+        pending: membership.is_some_and(|m| !m.is_approved()),
+        colleague: membership.is_some_and(|m| m.is_approved() && m.role != WorkspaceRole::Guest),
+        workspace: page.current.as_ref().map(|(w, _)| w.clone()),
+        first_name: page.user.first_name,
+        organisations: page.data,
+        layout: page.layout,
     })
 }

@@ -3,12 +3,10 @@
 //! the user, the prompt admins see while people wait for approval, and a one-time confirmation
 //! message.
 
-use diesel::PgConnection;
-
 use crate::auth::TypedSession;
-use crate::db::models::invitations;
+use crate::db::models::frame;
 use crate::db::models::users::User;
-use crate::db::models::workspace_members::{self, Membership};
+use crate::db::models::workspace_members::Membership;
 use crate::db::models::workspaces::Workspace;
 use crate::domain::WorkspaceId;
 use crate::error::AppResult;
@@ -54,7 +52,7 @@ pub struct Prompt {
     pub href: String,
 }
 
-/// The signed-in user's workspaces, loaded with the user by the `CurrentUser` guard.
+/// The signed-in user's workspaces and what waits for them, read with the user.
 #[derive(Clone, Default)]
 pub struct Navigation {
     pub items: Vec<SwitcherItem>,
@@ -67,13 +65,16 @@ pub struct Navigation {
 }
 
 impl Navigation {
-    pub fn load(
-        conn: &mut PgConnection,
-        user: &User,
-        chosen: Option<WorkspaceId>,
-    ) -> AppResult<Self> {
-        let workspaces = workspace_members::of_user(conn, user.id)?;
-        let current = chosen.and_then(|id| workspaces.iter().find(|(w, _)| w.id == id).cloned());
+    /// The switcher, the prompt, the invitations and the Administration link, from the frame
+    /// read with the user (`frame::load`), with `chosen` current if it is still theirs.
+    pub fn from_frame(frame: &frame::Frame, chosen: Option<WorkspaceId>) -> Self {
+        let current = chosen.and_then(|id| {
+            frame
+                .workspaces
+                .iter()
+                .find(|mine| mine.workspace.id == id)
+                .map(|mine| (mine.workspace.clone(), mine.membership.clone()))
+        });
         let mut items = vec![SwitcherItem {
             id: "personal".into(),
             name: "My Workspace".into(),
@@ -81,47 +82,68 @@ impl Navigation {
             pending: false,
             current: current.is_none(),
         }];
-        items.extend(workspaces.iter().map(|(w, m)| SwitcherItem {
-            id: w.id.to_string(),
-            name: w.name.clone(),
-            status: Some(if m.is_approved() {
-                "Approved"
-            } else {
-                "Pending approval"
-            }),
-            pending: !m.is_approved(),
-            current: current.as_ref().is_some_and(|(c, _)| c.id == w.id),
+        items.extend(frame.workspaces.iter().map(|mine| {
+            SwitcherItem {
+                id: mine.workspace.id.to_string(),
+                name: mine.workspace.name.clone(),
+                status: Some(if mine.membership.is_approved() {
+                    "Approved"
+                } else {
+                    "Pending approval"
+                }),
+                pending: !mine.membership.is_approved(),
+                current: current
+                    .as_ref()
+                    .is_some_and(|(c, _)| c.id == mine.workspace.id),
+            }
         }));
-        let pending = workspace_members::pending_for_admin(conn, user.id)?;
-        let waiting: i64 = pending.iter().map(|(_, n)| n).sum();
-        let prompt = pending.first().map(|(first, _)| Prompt {
+        let waiting: i64 = frame.pending.iter().map(|(_, n)| n).sum();
+        let prompt = frame.pending.first().map(|(first, _)| Prompt {
             text: format!(
                 "{waiting} {} waiting for approval",
                 if waiting == 1 { "person" } else { "people" }
             ),
             href: format!("/workspaces/{first}/settings/users"),
         });
-        let invitations = if user.is_verified() {
-            invitations::open_for_email_with_inviter(conn, &user.email)?
-                .into_iter()
-                .map(|(invitation, workspace, inviter)| InvitationItem {
-                    id: invitation.id.to_string(),
-                    workspace,
-                    inviter: inviter.unwrap_or_else(|| "A former member".into()),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let admin_href = crate::auth::permissions::administration_home(conn, user)?;
-        Ok(Self {
+        let invitations = frame
+            .invitations
+            .iter()
+            .map(|invitation| InvitationItem {
+                id: invitation.id.to_string(),
+                workspace: invitation.workspace.clone(),
+                inviter: invitation
+                    .inviter
+                    .clone()
+                    .unwrap_or_else(|| "A former member".into()),
+            })
+            .collect();
+        Self {
             items,
             prompt,
             current,
             invitations,
-            admin_href,
-        })
+            admin_href: frame.administration.as_ref().and_then(administration_home),
+        }
     }
+}
+
+/// The first page of Administration that the roles held allow.
+fn administration_home(held: &frame::Administration) -> Option<String> {
+    let page = if held.manage_users {
+        "users"
+    } else if held.import_users {
+        "import"
+    } else if held.manage_roles {
+        "roles"
+    } else if held.view_audit {
+        "audit"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "/organisations/{}/admin/{page}",
+        held.organisation_id
+    ))
 }
 
 impl Layout {

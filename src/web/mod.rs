@@ -3,8 +3,10 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod context;
 pub mod conversations;
 pub mod dev_mailbox;
+pub mod errors;
 pub mod forms;
 pub mod health;
 pub mod home;

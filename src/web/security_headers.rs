@@ -14,7 +14,7 @@ pub async fn add(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let https = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .is_some_and(|s| s.settings.is_https());
     // Inner middleware answer with responses rather than errors (the CSRF check renders its
     // page, the session store degrades when the database is away), so every answer passes here.

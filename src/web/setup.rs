@@ -1,6 +1,7 @@
 //! First-run setup: while the database has no users, the server prints a one-time link
 //! `/setup/{token}` whose page creates the first organisation and its trust administrator.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -15,7 +16,7 @@ use crate::domain::{
     token::sha256_hex, EmailAddress, Password, PersonName, Token, TokenPurpose, UserId,
 };
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::auth::link_problem::{self, live_token, LinkProblem};
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
@@ -220,7 +221,7 @@ pub async fn set_up(
         roles::assign_organisation_wide(conn, &admin_role, user.id, None)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("setup_completed", Some(ip))
+            &NewAuditEvent::new(AuditAction::SetupCompleted, Some(ip))
                 .actor(user.id)
                 .target(user.id)
                 .organisation(org.id)

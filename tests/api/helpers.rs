@@ -392,6 +392,9 @@ impl Browser {
                 .cookie_provider(jar)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
+                // Below the server's 5-second keep-alive: a connection the server may have
+                // closed while the test was busy is never reused.
+                .pool_idle_timeout(Duration::from_secs(3))
                 .build()
                 .unwrap(),
             base_url: base_url.to_string(),

@@ -726,7 +726,7 @@ async fn the_history_shows_who_caused_each_change_and_downloads_as_csv() {
     assert!(csv.body.starts_with("time,action,detail\r\n"));
     assert!(csv
         .body
-        .contains("\"member_approved\",\"Dave Patel approved by Amy Okonkwo\""));
+        .contains("\"Request approved\",\"Dave Patel approved by Amy Okonkwo\""));
 
     assert_eq!(
         kim.browser

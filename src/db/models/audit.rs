@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::audit_events;
-use crate::domain::{OrganisationId, UserId, WorkspaceId};
+use crate::domain::{AuditAction, OrganisationId, UserId, WorkspaceId};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -12,7 +12,7 @@ pub struct AuditEvent {
     pub id: i64,
     pub occurred_at: DateTime<Utc>,
     pub actor_user_id: Option<UserId>,
-    pub action: String,
+    pub action: AuditAction,
     pub target_user_id: Option<UserId>,
     pub organisation_id: Option<OrganisationId>,
     pub workspace_id: Option<WorkspaceId>,
@@ -24,7 +24,7 @@ pub struct AuditEvent {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = audit_events)]
 pub struct NewAuditEvent {
-    pub action: String,
+    pub action: AuditAction,
     pub actor_user_id: Option<UserId>,
     pub target_user_id: Option<UserId>,
     pub organisation_id: Option<OrganisationId>,
@@ -34,9 +34,9 @@ pub struct NewAuditEvent {
 }
 
 impl NewAuditEvent {
-    pub fn new(action: &str, ip_address: Option<String>) -> Self {
+    pub fn new(action: AuditAction, ip_address: Option<String>) -> Self {
         Self {
-            action: action.to_string(),
+            action,
             actor_user_id: None,
             target_user_id: None,
             organisation_id: None,

@@ -3,6 +3,7 @@
 //! one. Who may see which conversations is part of every query here (`Visibility`), so the
 //! page, the links and the actions all answer from the same WHERE clause.
 
+use crate::domain::ConversationStatus;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
@@ -12,9 +13,6 @@ use crate::db::models::messages::Message;
 use crate::db::schema::{conversations, messages, patients};
 use crate::domain::{ConversationId, PatientId, UserId, WorkspaceId};
 
-pub const OPEN: &str = "open";
-pub const DONE: &str = "done";
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = conversations)]
 pub struct Conversation {
@@ -23,7 +21,7 @@ pub struct Conversation {
     pub patient_id: PatientId,
     pub started_by: Option<UserId>,
     pub assigned_to: Option<UserId>,
-    pub status: String,
+    pub status: ConversationStatus,
     pub created_at: DateTime<Utc>,
     pub last_message_at: DateTime<Utc>,
     pub last_message_id: Option<i64>,
@@ -33,7 +31,7 @@ pub struct Conversation {
 
 impl Conversation {
     pub fn is_open(&self) -> bool {
-        self.status == OPEN
+        self.status == ConversationStatus::Open
     }
 }
 
@@ -82,8 +80,8 @@ impl Cursor {
 #[derive(Debug, Clone, Copy)]
 pub struct Filter {
     pub assigned: Assigned,
-    /// `Some(OPEN)` or `Some(DONE)`; `None` for both.
-    pub status: Option<&'static str>,
+    /// `Some(ConversationStatus::Open)` or `Some(ConversationStatus::Done)`; `None` for both.
+    pub status: Option<ConversationStatus>,
     pub before: Option<Cursor>,
 }
 
@@ -202,7 +200,7 @@ pub fn open_for_patient(
     conversations::table
         .filter(conversations::workspace_id.eq(workspace))
         .filter(conversations::patient_id.eq(patient))
-        .filter(conversations::status.eq(OPEN))
+        .filter(conversations::status.eq(ConversationStatus::Open))
         .select(Conversation::as_select())
         .first(conn)
         .optional()
@@ -239,7 +237,7 @@ pub fn open(
             conversations::patient_id.eq(patient),
             conversations::started_by.eq(started_by),
             conversations::assigned_to.eq(assigned_to),
-            conversations::status.eq(OPEN),
+            conversations::status.eq(ConversationStatus::Open),
         ))
         .returning(Conversation::as_returning())
         .get_result(conn)
@@ -283,10 +281,10 @@ pub fn mark_done(
         conversations::table
             .filter(conversations::workspace_id.eq(workspace))
             .filter(conversations::id.eq(id))
-            .filter(conversations::status.eq(OPEN)),
+            .filter(conversations::status.eq(ConversationStatus::Open)),
     )
     .set((
-        conversations::status.eq(DONE),
+        conversations::status.eq(ConversationStatus::Done),
         conversations::done_at.eq(diesel::dsl::now),
         conversations::done_by.eq(by),
     ))

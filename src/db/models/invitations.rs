@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use crate::db::models::outbox::OutboxMessage;
 use crate::db::schema::{invitation_links, invitations, outbox, users, workspaces};
-use crate::domain::{InvitationId, Invitee, UserId, WorkspaceId};
+use crate::domain::{InvitationId, Invitee, UserId, WorkspaceId, WorkspaceRole};
 
 /// An invitation lives this long from when it was last sent.
 pub const VALID_FOR_DAYS: i64 = 30;
@@ -24,7 +24,7 @@ pub struct Invitation {
     pub workspace_id: WorkspaceId,
     pub email: Option<String>,
     pub mobile: Option<String>,
-    pub role: String,
+    pub role: WorkspaceRole,
     pub invited_by: Option<UserId>,
     pub guest_until: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
@@ -113,7 +113,7 @@ pub struct NewInvitation<'a> {
     pub workspace_id: WorkspaceId,
     pub email: Option<&'a str>,
     pub mobile: Option<&'a str>,
-    pub role: &'a str,
+    pub role: WorkspaceRole,
     pub invited_by: Option<UserId>,
     pub guest_until: Option<NaiveDate>,
     pub expires_at: DateTime<Utc>,
@@ -206,7 +206,7 @@ pub fn set_outbox(conn: &mut PgConnection, id: InvitationId, message: i64) -> Qu
 pub fn restart(
     conn: &mut PgConnection,
     id: InvitationId,
-    role: &str,
+    role: WorkspaceRole,
     invited_by: UserId,
     guest_until: Option<NaiveDate>,
 ) -> QueryResult<Invitation> {

@@ -1,15 +1,13 @@
 //! The `messages` table: each message sent to a patient in a conversation, with the outbox row
 //! that carries it (for its delivery status).
 
+use crate::domain::Channel;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::models::outbox::OutboxMessage;
 use crate::db::schema::{messages, outbox, users};
 use crate::domain::{ConversationId, TemplateId, UserId, WorkspaceId};
-
-pub const SMS: &str = "sms";
-pub const EMAIL: &str = "email";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages)]
@@ -18,7 +16,7 @@ pub struct Message {
     pub conversation_id: ConversationId,
     pub workspace_id: WorkspaceId,
     pub sender_id: Option<UserId>,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub body: String,
     pub template_id: Option<TemplateId>,
@@ -28,12 +26,12 @@ pub struct Message {
 
 impl Message {
     pub fn channel_label(&self) -> &'static str {
-        channel_label(&self.channel)
+        channel_label(self.channel)
     }
 }
 
-pub fn channel_label(channel: &str) -> &'static str {
-    if channel == SMS {
+pub fn channel_label(channel: Channel) -> &'static str {
+    if channel == Channel::Sms {
         "Text message"
     } else {
         "Email"
@@ -46,7 +44,7 @@ pub struct NewMessage<'a> {
     pub conversation_id: ConversationId,
     pub workspace_id: WorkspaceId,
     pub sender_id: Option<UserId>,
-    pub channel: &'a str,
+    pub channel: Channel,
     pub recipient: &'a str,
     pub body: &'a str,
     pub template_id: Option<TemplateId>,

@@ -1,6 +1,7 @@
 //! The `outbox` table: mail written in the transaction that causes it, claimed by the worker
 //! with FOR UPDATE SKIP LOCKED, delivered, and retried with back-off.
 
+use crate::domain::Channel;
 use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 
@@ -10,7 +11,7 @@ use crate::db::schema::outbox;
 #[diesel(table_name = outbox)]
 pub struct OutboxMessage {
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub subject: String,
     pub text_body: String,
@@ -38,7 +39,7 @@ impl OutboxMessage {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct NewOutboxMessage<'a> {
-    pub channel: &'a str,
+    pub channel: Channel,
     pub recipient: &'a str,
     pub subject: &'a str,
     pub text_body: &'a str,

@@ -7,19 +7,49 @@ use diesel::prelude::*;
 use crate::db::schema::sessions;
 use crate::domain::UserId;
 
+/// Sessions end after this many idle minutes.
+pub const IDLE_TIMEOUT_MINUTES: i64 = 30;
+
 /// No session outlives this, however active: 12 hours from sign-in (the id is renewed then).
 pub const ABSOLUTE_LIFETIME_HOURS: i64 = 12;
 
-pub fn load_state(conn: &mut PgConnection, key_hash: &str) -> QueryResult<Option<String>> {
-    sessions::table
-        .find(key_hash)
-        .filter(sessions::expires_at.gt(diesel::dsl::now))
-        .filter(
-            sessions::created_at.gt(Utc::now() - chrono::Duration::hours(ABSOLUTE_LIFETIME_HOURS)),
-        )
-        .select(sessions::state)
-        .first(conn)
-        .optional()
+/// The idle expiry is written again only when it is more than this stale, so that a page
+/// costs no write: the idle rule then holds to the minute.
+pub const EXTEND_EVERY_SECONDS: i64 = 60;
+
+#[derive(QueryableByName)]
+struct LiveState {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    state: String,
+}
+
+/// A live session's state, in one statement that also moves its idle expiry to `idle` from
+/// now when the stored one is more than a minute old.
+pub fn load_state(
+    conn: &mut PgConnection,
+    key_hash: &str,
+    idle: chrono::Duration,
+) -> QueryResult<Option<String>> {
+    diesel::sql_query(
+        "WITH live AS (
+           SELECT key_hash, state, expires_at FROM sessions
+            WHERE key_hash = $1 AND expires_at > now()
+              AND created_at > now() - make_interval(hours => $3)
+         ), extended AS (
+           UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
+             FROM live
+            WHERE sessions.key_hash = live.key_hash
+              AND live.expires_at < now() + make_interval(secs => $2 - $4)
+         )
+         SELECT state FROM live",
+    )
+    .bind::<diesel::sql_types::Text, _>(key_hash)
+    .bind::<diesel::sql_types::Double, _>(idle.num_seconds() as f64)
+    .bind::<diesel::sql_types::Integer, _>(ABSOLUTE_LIFETIME_HOURS as i32)
+    .bind::<diesel::sql_types::Double, _>(EXTEND_EVERY_SECONDS as f64)
+    .get_result::<LiveState>(conn)
+    .optional()
+    .map(|live| live.map(|l| l.state))
 }
 
 pub fn insert(

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::users;
 use crate::domain::{EmailAddress, UserId};
 
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, Identifiable)]
 #[diesel(table_name = users)]
 pub struct User {
     pub id: UserId,
@@ -58,6 +58,10 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser) -> QueryResult<User> {
 
 pub fn find(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
     users::table.find(id).select(User::as_select()).first(conn)
+}
+
+pub fn find_optional(conn: &mut PgConnection, id: UserId) -> QueryResult<Option<User>> {
+    find(conn, id).optional()
 }
 
 pub fn find_by_email(conn: &mut PgConnection, email: &EmailAddress) -> QueryResult<Option<User>> {

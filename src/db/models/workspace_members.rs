@@ -2,6 +2,7 @@
 //! role, and who caused it. Changes that race (two admins deciding one request) are conditional
 //! statements, so exactly one of them takes effect.
 
+use crate::domain::{MembershipStatus, WorkspaceRole};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
@@ -10,19 +11,13 @@ use crate::db::models::workspaces::Workspace;
 use crate::db::schema::{users, workspace_members, workspaces};
 use crate::domain::{UserId, WorkspaceId};
 
-pub const PENDING: &str = "pending";
-pub const APPROVED: &str = "approved";
-pub const ADMIN: &str = "admin";
-pub const MEMBER: &str = "member";
-pub const GUEST: &str = "guest";
-
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
 #[diesel(table_name = workspace_members)]
 pub struct Membership {
     pub workspace_id: WorkspaceId,
     pub user_id: UserId,
-    pub status: String,
-    pub role: String,
+    pub status: MembershipStatus,
+    pub role: WorkspaceRole,
     pub request_message: String,
     pub requested_at: DateTime<Utc>,
     pub approved_at: Option<DateTime<Utc>>,
@@ -34,11 +29,11 @@ pub struct Membership {
 
 impl Membership {
     pub fn is_approved(&self) -> bool {
-        self.status == APPROVED
+        self.status == MembershipStatus::Approved
     }
 
     pub fn is_admin(&self) -> bool {
-        self.is_approved() && self.role == ADMIN
+        self.is_approved() && self.role == WorkspaceRole::Admin
     }
 }
 
@@ -65,8 +60,8 @@ pub fn insert(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
     user: UserId,
-    status: &str,
-    role: &str,
+    status: MembershipStatus,
+    role: WorkspaceRole,
     message: &str,
     approved_by: Option<UserId>,
 ) -> QueryResult<Option<Membership>> {
@@ -77,7 +72,8 @@ pub fn insert(
             workspace_members::status.eq(status),
             workspace_members::role.eq(role),
             workspace_members::request_message.eq(message),
-            workspace_members::approved_at.eq((status == APPROVED).then(Utc::now)),
+            workspace_members::approved_at
+                .eq((status == MembershipStatus::Approved).then(Utc::now)),
             workspace_members::approved_by.eq(approved_by),
         ))
         .on_conflict_do_nothing()
@@ -93,7 +89,7 @@ pub fn join_approved(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
     user: UserId,
-    role: &str,
+    role: WorkspaceRole,
     invited_by: Option<UserId>,
     ends_at: Option<DateTime<Utc>>,
 ) -> QueryResult<bool> {
@@ -103,7 +99,7 @@ pub fn join_approved(
         Some(_) => {
             diesel::update(workspace_members::table.find((workspace, user)))
                 .set((
-                    workspace_members::status.eq(APPROVED),
+                    workspace_members::status.eq(MembershipStatus::Approved),
                     workspace_members::role.eq(role),
                     workspace_members::approved_at.eq(diesel::dsl::now),
                     workspace_members::approved_by.eq(invited_by),
@@ -118,7 +114,7 @@ pub fn join_approved(
                 .values((
                     workspace_members::workspace_id.eq(workspace),
                     workspace_members::user_id.eq(user),
-                    workspace_members::status.eq(APPROVED),
+                    workspace_members::status.eq(MembershipStatus::Approved),
                     workspace_members::role.eq(role),
                     workspace_members::approved_at.eq(Utc::now()),
                     workspace_members::approved_by.eq(invited_by),
@@ -150,7 +146,7 @@ pub fn set_guest_end(
 /// Guests whose end date has passed: (workspace, user).
 pub fn ended(conn: &mut PgConnection) -> QueryResult<Vec<(WorkspaceId, UserId)>> {
     workspace_members::table
-        .filter(workspace_members::role.eq(GUEST))
+        .filter(workspace_members::role.eq(WorkspaceRole::Guest))
         .filter(workspace_members::ends_at.le(diesel::dsl::now))
         .select((workspace_members::workspace_id, workspace_members::user_id))
         .load(conn)
@@ -162,7 +158,7 @@ pub fn claim_ending_soon(
     conn: &mut PgConnection,
 ) -> QueryResult<Vec<(Membership, User, Workspace)>> {
     let due: Vec<(WorkspaceId, UserId)> = workspace_members::table
-        .filter(workspace_members::role.eq(GUEST))
+        .filter(workspace_members::role.eq(WorkspaceRole::Guest))
         .filter(workspace_members::ends_at.gt(diesel::dsl::now))
         .filter(workspace_members::ends_at.le(Utc::now() + chrono::Duration::days(7)))
         .filter(workspace_members::end_warned_at.is_null())
@@ -205,10 +201,10 @@ pub fn approve(
     let updated = diesel::update(
         workspace_members::table
             .find((workspace, user))
-            .filter(workspace_members::status.eq(PENDING)),
+            .filter(workspace_members::status.eq(MembershipStatus::Pending)),
     )
     .set((
-        workspace_members::status.eq(APPROVED),
+        workspace_members::status.eq(MembershipStatus::Approved),
         workspace_members::approved_at.eq(diesel::dsl::now),
         workspace_members::approved_by.eq(by),
     ))
@@ -221,7 +217,7 @@ pub fn decline(conn: &mut PgConnection, workspace: WorkspaceId, user: UserId) ->
     let deleted = diesel::delete(
         workspace_members::table
             .find((workspace, user))
-            .filter(workspace_members::status.eq(PENDING)),
+            .filter(workspace_members::status.eq(MembershipStatus::Pending)),
     )
     .execute(conn)?;
     Ok(deleted == 1)
@@ -236,16 +232,16 @@ pub fn set_role(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
     user: UserId,
-    role: &str,
+    role: WorkspaceRole,
 ) -> QueryResult<bool> {
     let updated = diesel::update(
         workspace_members::table
             .find((workspace, user))
-            .filter(workspace_members::status.eq(APPROVED)),
+            .filter(workspace_members::status.eq(MembershipStatus::Approved)),
     )
     .set(workspace_members::role.eq(role))
     .execute(conn)?;
-    if role != GUEST {
+    if role != WorkspaceRole::Guest {
         // Only guests have an end date: someone promoted from guest stays.
         diesel::update(workspace_members::table.find((workspace, user)))
             .set(workspace_members::ends_at.eq(None::<DateTime<Utc>>))
@@ -257,8 +253,8 @@ pub fn set_role(
 pub fn approved_admin_count(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<i64> {
     workspace_members::table
         .filter(workspace_members::workspace_id.eq(workspace))
-        .filter(workspace_members::status.eq(APPROVED))
-        .filter(workspace_members::role.eq(ADMIN))
+        .filter(workspace_members::status.eq(MembershipStatus::Approved))
+        .filter(workspace_members::role.eq(WorkspaceRole::Admin))
         .count()
         .get_result(conn)
 }
@@ -292,8 +288,8 @@ pub fn admins(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<Ve
     workspace_members::table
         .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
         .filter(workspace_members::workspace_id.eq(workspace))
-        .filter(workspace_members::status.eq(APPROVED))
-        .filter(workspace_members::role.eq(ADMIN))
+        .filter(workspace_members::status.eq(MembershipStatus::Approved))
+        .filter(workspace_members::role.eq(WorkspaceRole::Admin))
         .filter(users::deactivated_at.is_null())
         .select(User::as_select())
         .load(conn)
@@ -323,14 +319,14 @@ pub fn pending_for_admin(
     let administered: Vec<WorkspaceId> = workspace_members::table
         .inner_join(workspaces::table)
         .filter(workspace_members::user_id.eq(admin))
-        .filter(workspace_members::status.eq(APPROVED))
-        .filter(workspace_members::role.eq(ADMIN))
+        .filter(workspace_members::status.eq(MembershipStatus::Approved))
+        .filter(workspace_members::role.eq(WorkspaceRole::Admin))
         .filter(workspaces::archived_at.is_null())
         .select(workspace_members::workspace_id)
         .load(conn)?;
     workspace_members::table
         .filter(workspace_members::workspace_id.eq_any(&administered))
-        .filter(workspace_members::status.eq(PENDING))
+        .filter(workspace_members::status.eq(MembershipStatus::Pending))
         .group_by(workspace_members::workspace_id)
         .select((workspace_members::workspace_id, diesel::dsl::count_star()))
         .load(conn)

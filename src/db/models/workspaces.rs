@@ -4,13 +4,9 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{specialties, workspace_members, workspaces};
-use crate::domain::{OrganisationId, UserId, WorkspaceId};
+use crate::domain::{InvitePolicy, OrganisationId, UserId, WorkspaceId};
 
-/// Who may invite people (`invite_policy`): admins only, or every approved member.
-pub const INVITES_BY_ADMINS: &str = "admins";
-pub const INVITES_BY_MEMBERS: &str = "members";
-
-#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable, serde::Deserialize)]
 #[diesel(table_name = workspaces)]
 pub struct Workspace {
     pub id: WorkspaceId,
@@ -18,7 +14,7 @@ pub struct Workspace {
     pub name: String,
     pub specialty_code: String,
     pub description: String,
-    pub invite_policy: String,
+    pub invite_policy: InvitePolicy,
     pub guests_allowed: bool,
     pub created_by: Option<UserId>,
     pub created_at: DateTime<Utc>,
@@ -154,7 +150,7 @@ pub fn archive(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<usize> {
 pub struct SettingsChanges<'a> {
     pub name: &'a str,
     pub description: &'a str,
-    pub invite_policy: &'a str,
+    pub invite_policy: InvitePolicy,
     pub guests_allowed: bool,
 }
 

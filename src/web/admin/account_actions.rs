@@ -3,6 +3,7 @@
 //! ends at once), `/reactivate` and `/reset-two-factor` (the next sign-in enrols a new
 //! authenticator). Each is audited with the administrator's name; nobody acts on themselves.
 
+use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
 
@@ -16,7 +17,7 @@ use crate::db::models::users::User;
 use crate::db::models::{people, recovery_codes, sessions, tokens, totp};
 use crate::domain::{OrganisationId, TokenPurpose, UserId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What one action does in its transaction: `Ok(flash)` or `Err(why it was refused)`.
 type Action = fn(
@@ -74,7 +75,7 @@ pub fn shared_account(
 }
 
 fn event(
-    action: &str,
+    action: AuditAction,
     ip: String,
     org: &Organisation,
     admin: &User,
@@ -118,7 +119,7 @@ pub async fn resend_confirmation(
             audit::record(
                 conn,
                 &event(
-                    "account_confirmation_resent",
+                    AuditAction::AccountConfirmationResent,
                     ip,
                     org,
                     admin,
@@ -172,7 +173,7 @@ pub async fn deactivate(
             audit::record(
                 conn,
                 &event(
-                    "account_deactivated",
+                    AuditAction::AccountDeactivated,
                     ip,
                     org,
                     admin,
@@ -212,7 +213,7 @@ pub async fn reactivate(
             audit::record(
                 conn,
                 &event(
-                    "account_reactivated",
+                    AuditAction::AccountReactivated,
                     ip,
                     org,
                     admin,
@@ -248,7 +249,7 @@ pub async fn reset_two_factor(
         audit::record(
             conn,
             &event(
-                "two_factor_reset",
+                AuditAction::TwoFactorReset,
                 ip,
                 org,
                 admin,

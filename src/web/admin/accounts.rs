@@ -3,9 +3,10 @@
 //! password; an address that already has an account (compared case-insensitively) refers to
 //! that account instead, which joins the organisation if it was not in it yet.
 
+use crate::domain::AuditAction;
 use diesel::prelude::*;
 
-use crate::db::models::audit::{self, NewAuditEvent};
+use crate::db::models::audit;
 use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::tokens;
 use crate::db::models::users::{self, User};
@@ -43,26 +44,7 @@ impl Outcome {
     }
 }
 
-/// Who did it, for the audit: an administrator (with their address), or the command line.
-pub struct Actor<'a> {
-    pub user: Option<&'a User>,
-    pub ip: Option<String>,
-}
-
-impl Actor<'_> {
-    pub fn name(&self) -> String {
-        self.user
-            .map_or_else(|| "The command line".to_string(), User::full_name)
-    }
-
-    pub fn event(&self, action: &str) -> NewAuditEvent {
-        let event = NewAuditEvent::new(action, self.ip.clone());
-        match self.user {
-            Some(user) => event.actor(user.id),
-            None => event,
-        }
-    }
-}
+pub use crate::services::Actor;
 
 /// Whether the organisation's allowed domains admit the address.
 pub fn admits(
@@ -106,7 +88,7 @@ pub fn create_or_refer(
             audit::record(
                 conn,
                 &actor
-                    .event("organisation_member_added")
+                    .event(AuditAction::OrganisationMemberAdded)
                     .target(user.id)
                     .organisation(org.id)
                     .detail(format!(
@@ -131,7 +113,7 @@ pub fn create_or_refer(
     audit::record(
         conn,
         &actor
-            .event("account_created")
+            .event(AuditAction::AccountCreated)
             .target(user.id)
             .organisation(org.id)
             .detail(format!(

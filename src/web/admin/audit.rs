@@ -12,7 +12,7 @@ use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::db::models::audit_log::{self, LogFilter, LogLine};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 const PAGE_SIZE: i64 = 50;

@@ -14,7 +14,7 @@ use super::AdminNav;
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 

@@ -3,6 +3,7 @@
 //! in the organisation move over in one transaction and it is deactivated; an email-less
 //! rostered profile is linked to the account. Both sides' audit says so.
 
+use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
@@ -13,7 +14,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{people, roster_profiles, sessions, tokens};
 use crate::domain::{OrganisationId, TokenPurpose, UserId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -34,7 +35,7 @@ pub async fn merge(
     let other = form.into_inner().other;
     let outcome = crate::db::transaction(&state.pool, move |conn| {
         let (org, kept) = permissions::administer_user(conn, &admin, org_id, keep)?;
-        let event = |action: &str| {
+        let event = |action: AuditAction| {
             NewAuditEvent::new(action, Some(ip.clone()))
                 .actor(admin.id)
                 .organisation(org.id)
@@ -48,7 +49,7 @@ pub async fn merge(
             };
             audit::record(
                 conn,
-                &event("profile_merged").target(kept.id).detail(format!(
+                &event(AuditAction::ProfileMerged).target(kept.id).detail(format!(
                     "{} merged the profile without an email address of {} into {}",
                     admin.full_name(),
                     linked.full_name(),
@@ -105,7 +106,7 @@ pub async fn merge(
         tokens::revoke_live(conn, TokenPurpose::ResetPassword, Some(other.id))?;
         audit::record(
             conn,
-            &event("account_merged").target(kept.id).detail(format!(
+            &event(AuditAction::AccountMerged).target(kept.id).detail(format!(
                 "{} merged {} <{}> into {} <{}>",
                 admin.full_name(),
                 other.full_name(),
@@ -116,7 +117,7 @@ pub async fn merge(
         )?;
         audit::record(
             conn,
-            &event("account_merged_away").target(other.id).detail(format!(
+            &event(AuditAction::AccountMergedAway).target(other.id).detail(format!(
                 "{} merged {} <{}> into {} <{}> and deactivated it",
                 admin.full_name(),
                 other.full_name(),

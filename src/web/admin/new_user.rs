@@ -13,7 +13,7 @@ use super::{user_path, AdminNav};
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::domain::{DomainError, EmailAddress, OrganisationId, PersonName};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 

@@ -4,6 +4,8 @@
 //! link when they create their sign-in) and the invitation is sent to that address. An address
 //! that already has an account links the profile to it instead.
 
+use crate::domain::AuditAction;
+use crate::domain::WorkspaceRole;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -12,17 +14,15 @@ use serde::Deserialize;
 use super::AdminNav;
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::invitations::{self, DAILY_LIMIT};
 use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::{self, User};
-use crate::db::models::workspace_members::{ADMIN, MEMBER};
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{EmailAddress, Invitee, OrganisationId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::services::{invitations, Actor, Decision};
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
-use crate::web::invitations::invite::invite_one;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]
@@ -59,7 +59,7 @@ fn load(
     let mut open_to_admin = Vec::new();
     for listed in workspaces::listed_in(conn, org.id)? {
         let access = permissions::workspace(conn, user, listed.workspace.id)?;
-        if permissions::may_invite_as(&access, MEMBER) {
+        if permissions::may_invite_as(&access, WorkspaceRole::Member) {
             open_to_admin.push(listed.workspace);
         }
     }
@@ -91,7 +91,7 @@ pub async fn invite_form(
         profile,
         workspaces,
         form: ProfileInviteForm {
-            role: MEMBER.into(),
+            role: WorkspaceRole::Member.code().into(),
             ..ProfileInviteForm::default()
         },
     })
@@ -142,10 +142,15 @@ pub async fn invite(
         if workspace.is_none() {
             errors.add("workspace_id", "Choose the workspace to invite them to");
         }
-        if ![ADMIN, MEMBER].contains(&form.role.as_str()) {
+        let role = WorkspaceRole::parse(&form.role)
+            .ok()
+            .filter(|r| *r != WorkspaceRole::Guest);
+        if role.is_none() {
             errors.add("role", "Choose a role");
         }
-        let (Some(email), Some(workspace), true) = (email, workspace, errors.is_empty()) else {
+        let (Some(email), Some(workspace), Some(role), true) =
+            (email, workspace, role, errors.is_empty())
+        else {
             return Ok(Err(Refused {
                 nav: AdminNav::load(conn, &org, &user, "users")?,
                 errors,
@@ -156,7 +161,7 @@ pub async fn invite(
         };
         let workspace = workspaces::lock(conn, workspace.id)?;
         let access = permissions::workspace(conn, &user, workspace.id)?;
-        if !permissions::may_invite_as(&access, &form.role) {
+        if !permissions::may_invite_as(&access, role) {
             errors.add(
                 "role",
                 "You cannot invite people with this role to that workspace",
@@ -189,7 +194,7 @@ pub async fn invite(
         roster_profiles::link(conn, org.id, profile.id, account.id)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("profile_address_recorded", Some(ip.clone()))
+            &NewAuditEvent::new(AuditAction::ProfileAddressRecorded, Some(ip.clone()))
                 .actor(user.id)
                 .target(account.id)
                 .organisation(org.id)
@@ -199,21 +204,18 @@ pub async fn invite(
                     profile.full_name()
                 )),
         )?;
-        let mut budget = DAILY_LIMIT - invitations::sent_in_last_day(conn, workspace.id)?;
-        let result = invite_one(
-            conn,
-            &base_url,
-            &workspace,
-            &org.name,
-            &user,
-            &Invitee::Email(email.clone()),
-            &form.role,
-            None,
-            access.manages,
-            &mut budget,
-            &ip,
-        )?;
-        Ok(Ok((account.id, workspace.name, email, result.line())))
+        let request = invitations::Request {
+            invitees: vec![(email.to_string(), Ok(Invitee::Email(email.clone())))],
+            role,
+            guest_until: None,
+        };
+        let actor = Actor::person(&user, &ip);
+        let line = match invitations::invite(conn, &base_url, &actor, workspace.id, request)? {
+            Decision::Done(mut lines) => lines.pop().map(|(_, line, sent)| (line, sent)),
+            Decision::Refused(reason) => Some((reason, false)),
+        }
+        .unwrap_or_default();
+        Ok(Ok((account.id, workspace.name, email, line)))
     })
     .await?;
     match outcome {

@@ -2,6 +2,7 @@
 //! and how many hold each; "Trust administrator" is built in and has them all. `POST` creates
 //! another (name, and a checkbox per permission).
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -13,7 +14,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::roles::{self, Permissions, Role};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -158,7 +159,7 @@ pub async fn create(
         let granted = role.permission_names();
         audit::record(
             conn,
-            &NewAuditEvent::new("role_created", Some(ip))
+            &NewAuditEvent::new(AuditAction::RoleCreated, Some(ip))
                 .actor(user.id)
                 .organisation(org.id)
                 .detail(format!(

@@ -4,6 +4,7 @@
 //! email address makes a profile that cannot sign in yet; a bad row is refused with its reason
 //! and the others still go in. The whole file is one transaction with its audit and its mail.
 
+use crate::domain::AuditAction;
 use diesel::prelude::*;
 
 use super::accounts::{self, Actor, Newcomer, Outcome};
@@ -201,7 +202,7 @@ pub fn import(
     crate::db::models::audit::record(
         conn,
         &actor
-            .event("users_imported")
+            .event(AuditAction::UsersImported)
             .organisation(org.id)
             .detail(format!(
                 "{} imported {} rows: {}",
@@ -272,7 +273,7 @@ fn import_row(
             crate::db::models::audit::record(
                 conn,
                 &actor
-                    .event("profile_imported")
+                    .event(AuditAction::ProfileImported)
                     .organisation(org.id)
                     .detail(format!(
                         "{} imported a profile without an email address for {} {}",

@@ -4,6 +4,7 @@
 //! carries the "..." account actions, the Roles tab (see `user_roles`) and likely duplicates
 //! to merge.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -20,7 +21,7 @@ use crate::db::models::{people, totp};
 use crate::db::schema::workspaces;
 use crate::domain::{OrganisationId, PersonName, UserId, WorkspaceId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -232,7 +233,7 @@ pub async fn update_details(
             people::rename(conn, person.id, first_name.as_str(), surname.as_str())?;
             audit::record(
                 conn,
-                &NewAuditEvent::new("account_details_changed", Some(ip))
+                &NewAuditEvent::new(AuditAction::AccountDetailsChanged, Some(ip))
                     .actor(admin.id)
                     .target(person.id)
                     .organisation(org.id)

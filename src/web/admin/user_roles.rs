@@ -3,6 +3,7 @@
 //! .../roles/{assignment_id}` edits one, `POST .../roles/{assignment_id}/delete` removes it.
 //! Changing assignments needs "manage roles"; nobody changes their own.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use diesel::PgConnection;
@@ -16,7 +17,7 @@ use crate::db::models::users::User;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{OrganisationId, RoleId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -165,7 +166,7 @@ pub async fn add(
         };
         let target = crate::db::models::users::find(conn, person)?;
         roles::assign(conn, &role, person, ws.as_ref().map(|w| w.id), admin.id)?;
-        let mut event = NewAuditEvent::new("role_assigned", Some(ip))
+        let mut event = NewAuditEvent::new(AuditAction::RoleAssigned, Some(ip))
             .actor(admin.id)
             .target(person)
             .organisation(org_id)
@@ -232,7 +233,7 @@ pub async fn change(
         let target = crate::db::models::users::find(conn, person)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("role_changed", Some(ip))
+            &NewAuditEvent::new(AuditAction::RoleChanged, Some(ip))
                 .actor(admin.id)
                 .target(person)
                 .organisation(org_id)
@@ -277,7 +278,7 @@ pub async fn delete(
         let what = describe(conn, org_id, &assignment)?;
         roles::delete_assignment(conn, &assignment)?;
         let target = crate::db::models::users::find(conn, person)?;
-        let mut event = NewAuditEvent::new("role_removed", Some(ip))
+        let mut event = NewAuditEvent::new(AuditAction::RoleRemoved, Some(ip))
             .actor(admin.id)
             .target(person)
             .organisation(org_id)

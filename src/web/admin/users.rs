@@ -13,7 +13,7 @@ use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::domain::{OrganisationId, UserId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,7 @@
 //! (a wrong one counts against the account like a failed sign-in), ends every other session of
 //! the account, and tells the owner by email. This browser stays signed in on a fresh session.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -15,7 +16,7 @@ use crate::db::models::users;
 use crate::domain::Password;
 use crate::error::AppResult;
 use crate::mail::{self, messages};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -121,7 +122,7 @@ pub async fn change_password(
         sessions::delete_for_user(conn, user_id)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("password_changed", Some(ip))
+            &NewAuditEvent::new(AuditAction::PasswordChanged, Some(ip))
                 .actor(user_id)
                 .target(user_id),
         )?;

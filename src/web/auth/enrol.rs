@@ -2,6 +2,7 @@
 //! their password. The page shows the secret as text (id `totp-secret`) and as a QR code; a first
 //! good code confirms it, signs the person in, and shows ten single-use recovery codes once.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -14,7 +15,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::users::User;
 use crate::db::models::{recovery_codes, totp as totp_rows};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -126,13 +127,13 @@ pub async fn enrol(
         recovery_codes::replace(conn, user, &hashes)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("two_factor_enrolled", Some(ip.clone()))
+            &NewAuditEvent::new(AuditAction::TwoFactorEnrolled, Some(ip.clone()))
                 .actor(user)
                 .target(user),
         )?;
         audit::record(
             conn,
-            &NewAuditEvent::new("sign_in", Some(ip))
+            &NewAuditEvent::new(AuditAction::SignIn, Some(ip))
                 .actor(user)
                 .target(user)
                 .detail("authenticator enrolment"),

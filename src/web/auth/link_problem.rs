@@ -11,7 +11,7 @@ use crate::db::models::tokens::{self, OneTimeToken, TokenState};
 use crate::db::models::users::{self, User};
 use crate::domain::{token::sha256_hex, TokenPurpose};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 /// Why a link's page cannot go ahead.

@@ -1,6 +1,7 @@
 //! `/login`: email and password, the first of two factors. An unknown address and a wrong
 //! password get the same answer; both count against the address typed and the client's address.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -13,7 +14,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{totp, users};
 use crate::domain::{EmailAddress, NextPath};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -115,8 +116,8 @@ pub async fn log_in(
         let (key, ip) = (account_key, ip);
         crate::db::transaction(&state.pool, move |conn| {
             throttle::record_failure(conn, &key, &ip)?;
-            let mut event =
-                NewAuditEvent::new("sign_in_failed", Some(ip)).detail("wrong email or password");
+            let mut event = NewAuditEvent::new(AuditAction::SignInFailed, Some(ip))
+                .detail("wrong email or password");
             if let Some(target) = target {
                 event = event.target(target);
             }
@@ -166,7 +167,7 @@ pub async fn log_in(
         throttle::record_success(conn, &key)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("password_accepted", Some(ip))
+            &NewAuditEvent::new(AuditAction::PasswordAccepted, Some(ip))
                 .actor(user_id)
                 .target(user_id),
         )?;

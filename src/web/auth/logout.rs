@@ -1,11 +1,12 @@
 //! `POST /logout`: ends the session in the store at once, so its cookie is worthless.
 
+use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::auth::TypedSession;
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn log_out(
     req: HttpRequest,
@@ -17,7 +18,7 @@ pub async fn log_out(
         crate::db::run(&state.pool, move |conn| {
             audit::record(
                 conn,
-                &NewAuditEvent::new("sign_out", Some(ip))
+                &NewAuditEvent::new(AuditAction::SignOut, Some(ip))
                     .actor(user)
                     .target(user),
             )?;

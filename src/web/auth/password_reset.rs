@@ -2,6 +2,7 @@
 //! not the address has an account. A reset ends every session of the account, clears its
 //! failed sign-ins, and tells the owner by email.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -16,7 +17,7 @@ use crate::db::models::users::{self, User};
 use crate::domain::{token::sha256_hex, EmailAddress, Password, Token, TokenPurpose};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -108,7 +109,7 @@ pub async fn send_reset_link(
         mail::enqueue(conn, &user.email, &message)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("password_reset_requested", Some(ip)).target(user.id),
+            &NewAuditEvent::new(AuditAction::PasswordResetRequested, Some(ip)).target(user.id),
         )?;
         Ok(())
     })
@@ -200,7 +201,7 @@ pub async fn reset(
         throttle::record_success(conn, &throttle::code_key(owner.id))?;
         audit::record(
             conn,
-            &NewAuditEvent::new("password_reset", Some(ip))
+            &NewAuditEvent::new(AuditAction::PasswordReset, Some(ip))
                 .actor(owner.id)
                 .target(owner.id),
         )?;

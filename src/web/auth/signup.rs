@@ -1,6 +1,7 @@
 //! `/signup`: create an account with an email address an organisation admits. The answer is
 //! the same whether or not the address already has an account; its owner gets an email instead.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -12,7 +13,7 @@ use crate::db::models::{organisations, tokens, users};
 use crate::domain::{EmailAddress, Password, PersonName, Token, TokenPurpose, UserId};
 use crate::error::AppResult;
 use crate::mail::{self, messages};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -198,7 +199,8 @@ async fn create_or_tell_owner(
                 mail::enqueue(conn, &existing.email, &email)?;
                 audit::record(
                     conn,
-                    &NewAuditEvent::new("sign_up_existing_account", Some(ip)).target(existing.id),
+                    &NewAuditEvent::new(AuditAction::SignUpExistingAccount, Some(ip))
+                        .target(existing.id),
                 )?;
             }
             Some(unconfirmed) => {
@@ -213,7 +215,7 @@ async fn create_or_tell_owner(
                 )?;
                 audit::record(
                     conn,
-                    &NewAuditEvent::new("sign_up_unconfirmed_account", Some(ip))
+                    &NewAuditEvent::new(AuditAction::SignUpUnconfirmedAccount, Some(ip))
                         .target(unconfirmed.id),
                 )?;
             }
@@ -234,7 +236,7 @@ async fn create_or_tell_owner(
                 send_verification(conn, &base_url, user.id, &user.first_name, &user.email)?;
                 audit::record(
                     conn,
-                    &NewAuditEvent::new("sign_up", Some(ip))
+                    &NewAuditEvent::new(AuditAction::SignUp, Some(ip))
                         .actor(user.id)
                         .target(user.id),
                 )?;
@@ -385,7 +387,7 @@ mod invited {
                 users::mark_verified(conn, existing.id)?;
                 audit::record(
                     conn,
-                    &NewAuditEvent::new("password_set", Some(ip))
+                    &NewAuditEvent::new(AuditAction::PasswordSet, Some(ip))
                         .actor(existing.id)
                         .target(existing.id)
                         .workspace(invitation.workspace_id)
@@ -411,7 +413,7 @@ mod invited {
             )?;
             audit::record(
                 conn,
-                &NewAuditEvent::new("sign_up", Some(ip))
+                &NewAuditEvent::new(AuditAction::SignUp, Some(ip))
                     .actor(user.id)
                     .target(user.id)
                     .workspace(invitation.workspace_id)

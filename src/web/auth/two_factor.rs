@@ -3,6 +3,7 @@
 //! a conditional UPDATE in the transaction that signs in: a replayed code fails, and of two
 //! parallel requests with one code, one wins.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -15,7 +16,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{recovery_codes, totp as totp_rows};
 use crate::domain::UserId;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -126,7 +127,7 @@ pub async fn check_code(
             };
             audit::record(
                 conn,
-                &NewAuditEvent::new("sign_in", Some(tx_ip))
+                &NewAuditEvent::new(AuditAction::SignIn, Some(tx_ip))
                     .actor(user)
                     .target(user)
                     .detail(how),
@@ -141,7 +142,7 @@ pub async fn check_code(
             throttle::record_failure(conn, &key, &ip)?;
             audit::record(
                 conn,
-                &NewAuditEvent::new("two_factor_failed", Some(ip)).target(user),
+                &NewAuditEvent::new(AuditAction::TwoFactorFailed, Some(ip)).target(user),
             )?;
             Ok(())
         })

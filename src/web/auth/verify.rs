@@ -2,6 +2,7 @@
 //! use them up); POST consumes the token. Where the account has no password yet (created by an
 //! administrator) the same page asks for one. The link never signs anyone in.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -14,7 +15,7 @@ use crate::db::models::tokens::{self, TokenState};
 use crate::db::models::users;
 use crate::domain::{token::sha256_hex, Password, TokenPurpose};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -112,14 +113,14 @@ pub async fn verify(
             users::set_password_hash(conn, owner, new_hash)?;
             audit::record(
                 conn,
-                &NewAuditEvent::new("password_set", Some(ip.clone()))
+                &NewAuditEvent::new(AuditAction::PasswordSet, Some(ip.clone()))
                     .actor(owner)
                     .target(owner),
             )?;
         }
         audit::record(
             conn,
-            &NewAuditEvent::new("email_verified", Some(ip))
+            &NewAuditEvent::new(AuditAction::EmailVerified, Some(ip))
                 .actor(owner)
                 .target(owner),
         )?;

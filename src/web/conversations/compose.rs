@@ -3,6 +3,7 @@
 //! `email`, body, optional template_id). The message, its conversation and its outbox row are
 //! written in one transaction; the worker delivers it like all other mail.
 
+use crate::domain::Channel;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::PgConnection;
@@ -12,18 +13,18 @@ use crate::auth::permissions::{self, ConversationAccess};
 use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::conversations;
 use crate::db::models::message_templates::{self, MessageTemplate};
-use crate::db::models::messages::{self, NewMessage, EMAIL, SMS};
+use crate::db::models::messages::{self, NewMessage};
 use crate::db::models::patients::{self, Patient};
 use crate::db::models::users::User;
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{ConversationId, PatientId, TemplateId, WorkspaceId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages::PatientMessage};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
-/// A text message with its signature fits in four SMS parts.
+/// A text message with its signature fits in four Channel::Sms parts.
 pub const SMS_MAX: usize = 612;
 /// An email's message, before the signature.
 pub const EMAIL_MAX: usize = 5000;
@@ -74,7 +75,13 @@ async fn render_form(
     .await?;
     let form = form.unwrap_or_else(|| MessageForm {
         patient_id: patient.id.to_string(),
-        channel: if patient.mobile.is_some() { SMS } else { EMAIL }.into(),
+        channel: if patient.mobile.is_some() {
+            Channel::Sms
+        } else {
+            Channel::Email
+        }
+        .code()
+        .into(),
         ..MessageForm::default()
     });
     let status = errors.status();
@@ -121,15 +128,17 @@ pub async fn compose_form(
     .await
 }
 
-/// Checks the message against the patient and the channel; the text to send when it passes.
+/// Checks the message against the patient and the channel; the channel and recipient when it
+/// passes.
 fn check(
     form: &MessageForm,
     patient: &Patient,
     message: &PatientMessage,
     errors: &mut FormErrors,
-) -> Option<String> {
-    let recipient = match form.channel.as_str() {
-        SMS => match &patient.mobile {
+) -> Option<(Channel, String)> {
+    let channel = Channel::parse(&form.channel).ok();
+    let recipient = match channel {
+        Some(Channel::Sms) => match &patient.mobile {
             Some(mobile) => Some(mobile.clone()),
             None => {
                 errors.add(
@@ -139,7 +148,7 @@ fn check(
                 None
             }
         },
-        EMAIL => match &patient.email {
+        Some(Channel::Email) => match &patient.email {
             Some(email) => Some(email.clone()),
             None => {
                 errors.add(
@@ -149,7 +158,7 @@ fn check(
                 None
             }
         },
-        _ => {
+        None => {
             errors.add("channel", "Choose text message or email");
             None
         }
@@ -157,7 +166,7 @@ fn check(
     let length = message.body.chars().count();
     if message.body.trim().is_empty() {
         errors.add("body", "Enter a message, or choose a template");
-    } else if form.channel == SMS {
+    } else if channel == Some(Channel::Sms) {
         let signed = length + 1 + message.signature().chars().count();
         if signed > SMS_MAX {
             errors.add(
@@ -174,7 +183,7 @@ fn check(
             format!("The message must be {EMAIL_MAX} characters or fewer"),
         );
     }
-    recipient
+    Some((channel?, recipient?))
 }
 
 /// Sends inside the transaction: the open conversation with the patient (or a new one,
@@ -184,7 +193,7 @@ fn send_in(
     access: &ConversationAccess,
     sender: &User,
     patient: &Patient,
-    (channel, recipient): (&str, &str),
+    (channel, recipient): (Channel, &str),
     message: &PatientMessage,
     template: Option<TemplateId>,
 ) -> AppResult<ConversationId> {
@@ -199,7 +208,7 @@ fn send_in(
             access.access.is_approved().then_some(sender.id),
         )?,
     };
-    let outbox_id = if channel == SMS {
+    let outbox_id = if channel == Channel::Sms {
         mail::enqueue_sms(conn, recipient, message)?
     } else {
         mail::enqueue(conn, recipient, message)?
@@ -262,7 +271,7 @@ pub async fn send(
         let mut message = signed(&user, &access.access.workspace, body);
         let mut errors = FormErrors::default();
         let recipient = check(&submitted, &patient, &message, &mut errors);
-        let Some(recipient) = recipient.filter(|_| errors.is_empty()) else {
+        let Some((channel, recipient)) = recipient.filter(|_| errors.is_empty()) else {
             return Ok(Err(errors));
         };
         message.body = message.body.trim().to_string();
@@ -271,11 +280,11 @@ pub async fn send(
             &access,
             &user,
             &patient,
-            (submitted.channel.as_str(), &recipient),
+            (channel, &recipient),
             &message,
             template.map(|t| t.id),
         )?;
-        let how = messages::channel_label(&submitted.channel).to_lowercase();
+        let how = messages::channel_label(channel).to_lowercase();
         Ok(Ok((
             conversation,
             format!("Your {how} to {} is on its way.", patient.full_name()),

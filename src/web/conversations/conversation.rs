@@ -4,6 +4,7 @@
 //! `POST .../done`. Each finds the conversation through the viewer's own WHERE clause, so an id
 //! from another workspace, or one the viewer may not see, is 404.
 
+use crate::domain::{Channel, WorkspaceRole};
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
@@ -18,7 +19,7 @@ use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{ConversationId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::conversations::compose::{MessageForm, SMS_MAX};
 use crate::web::conversations::listing::Colleague;
 use crate::web::forms::FormErrors;
@@ -106,7 +107,7 @@ async fn render_page(
     let status = errors.status();
     let last_channel = shown
         .last()
-        .map_or(messages::SMS.to_string(), |m| m.message.channel.clone());
+        .map_or(Channel::Sms.to_string(), |m| m.message.channel.to_string());
     crate::web::render_with(
         status,
         &ConversationPage {
@@ -138,7 +139,7 @@ async fn render_page(
                     } else {
                         u.full_name()
                     },
-                    guest: m.role == workspace_members::GUEST,
+                    guest: m.role == WorkspaceRole::Guest,
                 })
                 .collect(),
             templates,

@@ -3,6 +3,7 @@
 //! them, pending members the ones they sent in, guests the ones assigned to them: the rule is in
 //! the query (`conversations::Visibility`), not in the template.
 
+use crate::domain::{ConversationStatus, WorkspaceRole};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
@@ -11,14 +12,14 @@ use serde::Deserialize;
 
 use crate::auth::permissions;
 use crate::auth::{CurrentUser, TypedSession};
-use crate::db::models::conversations::{self, Assigned, Cursor, Filter, DONE, OPEN};
+use crate::db::models::conversations::{self, Assigned, Cursor, Filter};
 use crate::db::models::messages;
 use crate::db::models::patients;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{PatientId, UserId, WorkspaceId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 /// Conversations on one page.
@@ -121,11 +122,7 @@ pub async fn conversations_page(
             .parse::<UserId>()
             .map_or(Assigned::Anyone, Assigned::To),
     };
-    let status = match query.status.as_str() {
-        "open" => Some(OPEN),
-        "done" => Some(DONE),
-        _ => None,
-    };
+    let status = ConversationStatus::parse(&query.status).ok();
     let before = Cursor::decode(&query.before);
     let filter = Filter {
         assigned,
@@ -209,7 +206,7 @@ pub async fn conversations_page(
         workspace: access.access.workspace.clone(),
         tab: "conversations",
         assigned: query.assigned.clone(),
-        status: status.unwrap_or_default().to_string(),
+        status: status.map_or_else(String::new, |s| s.code().to_string()),
         filter_label,
         colleagues: members
             .iter()
@@ -217,7 +214,7 @@ pub async fn conversations_page(
             .map(|(m, u)| Colleague {
                 id: u.id.to_string(),
                 name: u.full_name(),
-                guest: m.role == workspace_members::GUEST,
+                guest: m.role == WorkspaceRole::Guest,
             })
             .collect(),
         rows,

@@ -4,6 +4,7 @@
 //! `GET/POST /workspaces/{id}/patients/{patient_id}` to correct a record. Each addition and
 //! change is audited with who made it.
 
+use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, Utc};
@@ -20,7 +21,7 @@ use crate::domain::{
     DomainError, EmailAddress, MobileNumber, NhsNumber, PatientId, PersonName, WorkspaceId,
 };
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -243,7 +244,7 @@ fn list_for(access: &ConversationAccess, personal: bool) -> (List, &'static str)
 }
 
 fn event(
-    action: &str,
+    action: AuditAction,
     ip: &str,
     user: &User,
     access: &ConversationAccess,
@@ -321,7 +322,7 @@ pub async fn add_patient(
         audit::record(
             conn,
             &event(
-                "patient_added",
+                AuditAction::PatientAdded,
                 &ip,
                 &user,
                 &access,
@@ -501,7 +502,7 @@ pub async fn change_patient(
             audit::record(
                 conn,
                 &event(
-                    "patient_changed",
+                    AuditAction::PatientChanged,
                     &ip,
                     &user,
                     &access,

@@ -12,7 +12,7 @@ use crate::db::models::message_templates::{self, MessageTemplate, NewMessageTemp
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{TemplateId, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 

@@ -3,6 +3,8 @@
 //! and that the inviter may still invite), uses the invitation up in one conditional UPDATE,
 //! and makes the person an approved member.
 
+use crate::domain::AuditAction;
+use crate::domain::{MembershipStatus, WorkspaceRole};
 use chrono::NaiveTime;
 use diesel::PgConnection;
 
@@ -11,10 +13,10 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::invitations::{self, Invitation, Status};
 use crate::db::models::organisations;
 use crate::db::models::users::{self, User};
-use crate::db::models::workspace_members::{self, GUEST};
+use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::error::{AppError, AppResult};
-use crate::web::workspaces::membership::tell_admins_of_request;
+use crate::services::membership::tell_admins_of_request;
 
 pub enum Outcome {
     Joined {
@@ -46,7 +48,7 @@ fn refusal(
     workspace: &Workspace,
     user: &User,
 ) -> AppResult<Option<String>> {
-    if invitation.role == GUEST {
+    if invitation.role == WorkspaceRole::Guest {
         if !workspace.guests_allowed {
             return Ok(Some("the workspace no longer takes guests".into()));
         }
@@ -64,7 +66,7 @@ fn refusal(
             let inviter = users::find(conn, inviter)?;
             inviter.is_active()
                 && match permissions::workspace(conn, &inviter, workspace.id) {
-                    Ok(access) => permissions::may_invite_as(&access, &invitation.role),
+                    Ok(access) => permissions::may_invite_as(&access, invitation.role),
                     Err(AppError::NotFound) => false,
                     Err(other) => return Err(other),
                 }
@@ -126,7 +128,7 @@ pub fn accept(
         .guest_until
         .and_then(|day| day.succ_opt())
         .map(|next_day| next_day.and_time(NaiveTime::MIN).and_utc())
-        .filter(|_| accepted.role == GUEST);
+        .filter(|_| accepted.role == WorkspaceRole::Guest);
     // A text message can be forwarded, and a mobile number mistyped: whoever holds such a link
     // joins as a pending guest, and an admin approves them.
     let pending = accepted.mobile.is_some();
@@ -135,8 +137,8 @@ pub fn accept(
             conn,
             workspace.id,
             user.id,
-            workspace_members::PENDING,
-            GUEST,
+            MembershipStatus::Pending,
+            WorkspaceRole::Guest,
             "Accepted a text-message invitation",
             None,
         )?
@@ -166,12 +168,12 @@ pub fn accept(
             conn,
             workspace.id,
             user.id,
-            &accepted.role,
+            accepted.role,
             accepted.invited_by,
             ends_at,
         )?
     };
-    if accepted.role != GUEST {
+    if accepted.role != WorkspaceRole::Guest {
         organisations::add_member(conn, workspace.organisation_id, user.id)?;
     }
     invitations::supersede_others(conn, &accepted, &user.email)?;
@@ -179,7 +181,7 @@ pub fn accept(
         Some(id) => users::find(conn, id)?.full_name(),
         None => "a former member".into(),
     };
-    let mut event = NewAuditEvent::new("invitation_accepted", Some(ip.to_string()))
+    let mut event = NewAuditEvent::new(AuditAction::InvitationAccepted, Some(ip.to_string()))
         .actor(user.id)
         .target(user.id)
         .organisation(workspace.organisation_id)

@@ -11,7 +11,7 @@ use crate::db::models::invitations::{self, Invitation};
 use crate::db::models::users::User;
 use crate::domain::InvitationId;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The open invitation with this id addressed to this account.
 fn addressed_invitation(

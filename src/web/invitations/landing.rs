@@ -3,12 +3,13 @@
 //! `POST .../ask` on a dead link asks the workspace's admins for a new invitation. The link
 //! never signs anyone in: accepting needs a signed-in account with the invited address.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use super::acceptance::{self, Outcome};
-use super::sending::role_label;
+
 use crate::auth::{throttle, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::invitations::{self, Invitation, Status};
@@ -18,7 +19,7 @@ use crate::db::models::{organisations, users};
 use crate::domain::token::sha256_hex;
 use crate::error::AppResult;
 use crate::mail::{self, messages};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 /// Where a link stands when it is opened.
@@ -73,7 +74,7 @@ fn details(conn: &mut diesel::PgConnection, invitation: &Invitation) -> AppResul
     Ok(Details {
         organisation,
         inviter,
-        role: role_label(&invitation.role),
+        role: invitation.role.with_article(),
         address: invitation.address(),
         expires_on: invitation.expires_at.format("%-d %B %Y").to_string(),
         workspace,
@@ -423,7 +424,7 @@ pub fn record_decline(
             mail::enqueue(conn, &inviter.email, &email)?;
         }
     }
-    let mut event = NewAuditEvent::new("invitation_declined", Some(ip.to_string()))
+    let mut event = NewAuditEvent::new(AuditAction::InvitationDeclined, Some(ip.to_string()))
         .organisation(workspace.organisation_id)
         .workspace(workspace.id)
         .detail(format!("{} declined the invitation", declined.address()));
@@ -471,7 +472,7 @@ pub async fn ask_again(
         }
         audit::record(
             conn,
-            &NewAuditEvent::new("new_invitation_asked", Some(ip))
+            &NewAuditEvent::new(AuditAction::NewInvitationAsked, Some(ip))
                 .organisation(workspace.organisation_id)
                 .workspace(workspace.id)
                 .detail(format!(

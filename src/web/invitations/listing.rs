@@ -1,6 +1,7 @@
 //! The invitations table on a workspace's Users page: each invitation with its status, sent
 //! and expiry dates, whether its email was delivered, and Resend/Rescind where the viewer may.
 
+use crate::domain::WorkspaceRole;
 use diesel::PgConnection;
 
 use crate::auth::permissions::WorkspaceAccess;
@@ -14,7 +15,7 @@ const SHOWN: i64 = 500;
 pub struct InvitationRow {
     pub id: String,
     pub address: String,
-    pub role: String,
+    pub role: WorkspaceRole,
     pub guest_until: Option<String>,
     pub inviter: String,
     pub status: &'static str,
@@ -41,7 +42,7 @@ pub fn rows(
                 InvitationRow {
                     id: i.id.to_string(),
                     address: i.address(),
-                    role: i.role.clone(),
+                    role: i.role,
                     guest_until: i.guest_until.map(|d| d.format("%-d %B %Y").to_string()),
                     inviter: listed
                         .inviter

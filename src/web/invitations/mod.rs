@@ -7,7 +7,6 @@ pub mod in_app;
 pub mod invite;
 pub mod landing;
 pub mod listing;
-pub mod sending;
 pub mod share_link;
 
 use actix_web::web;

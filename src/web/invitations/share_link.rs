@@ -5,25 +5,31 @@
 //! where the admin chose so. Only the token's hash is kept, so the link is shown once, in the
 //! response to the form that made it.
 
+use crate::domain::AuditAction;
+use crate::domain::{MembershipStatus, WorkspaceRole};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
-use crate::auth::{permissions, throttle, CurrentUser, TypedSession};
+use crate::auth::{throttle, CurrentUser, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::join_links::{self, Dead, JoinLink, LinkSettings};
 use crate::db::models::organisations;
 use crate::db::models::users::User;
-use crate::db::models::workspace_members::{self, MEMBER, PENDING};
+use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
-use crate::domain::{token::sha256_hex, Token, WorkspaceId};
+use crate::domain::{token::sha256_hex, WorkspaceId};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::services::join_links::{self as join_links_service, LinkChange};
+use crate::services::membership::tell_admins_of_request;
+use crate::services::Actor;
+use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
-use crate::web::workspaces::membership::tell_admins_of_request;
+use crate::web::workspaces::settings::settings_page_after_link_form;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -78,109 +84,59 @@ impl LinkForm {
     }
 }
 
-/// What an admin did to the link.
-#[derive(Clone, Copy)]
-enum Change {
-    Enable,
-    Regenerate,
-}
-
 pub async fn enable(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     id: web::Path<WorkspaceId>,
     form: web::Form<LinkForm>,
 ) -> AppResult<HttpResponse> {
     make_link(
-        req,
-        session,
-        state,
-        current,
+        signed,
         id.into_inner(),
         form.into_inner(),
-        Change::Enable,
+        LinkChange::Enable,
     )
     .await
 }
 
 pub async fn regenerate(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     id: web::Path<WorkspaceId>,
     form: web::Form<LinkForm>,
 ) -> AppResult<HttpResponse> {
     make_link(
-        req,
-        session,
-        state,
-        current,
+        signed,
         id.into_inner(),
         form.into_inner(),
-        Change::Regenerate,
+        LinkChange::Regenerate,
     )
     .await
 }
 
 async fn make_link(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     id: WorkspaceId,
     form: LinkForm,
-    change: Change,
+    change: LinkChange,
 ) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     let Some(settings) = form.parse(&mut errors) else {
-        return crate::web::workspaces::settings::settings_page_after_link_form(
-            &session, &state, &current, id, errors, form, None,
-        )
-        .await;
+        return settings_page_after_link_form(&signed, id, errors, form, None).await;
     };
-    let token = Token::generate();
-    let (user, ip, hash) = (
-        current.user.clone(),
-        crate::web::client_ip(&req),
-        token.hash(),
-    );
-    crate::db::transaction(&state.pool, move |conn| {
-        let workspace = workspaces::lock(conn, id)?;
-        permissions::manage_members(conn, &user, id)?;
-        join_links::replace(conn, id, &hash, &settings, user.id)?;
-        let (action, verb) = match change {
-            Change::Enable => ("join_link_enabled", "turned on"),
-            Change::Regenerate => ("join_link_regenerated", "regenerated"),
-        };
-        audit::record(
-            conn,
-            &NewAuditEvent::new(action, Some(ip))
-                .actor(user.id)
-                .organisation(workspace.organisation_id)
-                .workspace(id)
-                .detail(format!(
-                    "{} {verb} the shareable link ({})",
-                    user.full_name(),
-                    describe(&settings)
-                )),
-        )?;
-        Ok(())
-    })
-    .await?;
+    let ip = signed.ip.clone();
+    let token = signed
+        .change(move |conn, user| {
+            join_links_service::make(conn, &Actor::person(user, &ip), id, &settings, change)
+        })
+        .await?;
     // Shown in this response only (no redirect): the plain token is never stored, not even in
     // the session, so reloading the page does not show it again.
-    let link = format!("{}/join/{}", state.settings.base_url, token.plain());
-    session.set_flash(match change {
-        Change::Enable => "Shareable link turned on. Copy it now: for security it is shown only once.",
-        Change::Regenerate => "New shareable link made; the old one no longer works. Copy it now: for security it is shown only once.",
+    let link = format!("{}/join/{}", signed.base_url(), token.plain());
+    signed.session.set_flash(match change {
+        LinkChange::Enable => "Shareable link turned on. Copy it now: for security it is shown only once.",
+        LinkChange::Regenerate => "New shareable link made; the old one no longer works. Copy it now: for security it is shown only once.",
     })?;
-    crate::web::workspaces::settings::settings_page_after_link_form(
-        &session,
-        &state,
-        &current,
+    settings_page_after_link_form(
+        &signed,
         id,
         FormErrors::default(),
         LinkForm::default(),
@@ -189,57 +145,16 @@ async fn make_link(
     .await
 }
 
-/// "approved at once, until 31 March 2027, at most 20 uses", for the audit.
-fn describe(settings: &LinkSettings) -> String {
-    let mut parts = vec![if settings.approve_on_join {
-        "approved at once".to_string()
-    } else {
-        "joiners wait for approval".to_string()
-    }];
-    if let Some(at) = settings.expires_at {
-        parts.push(format!(
-            "until {}",
-            (at - chrono::Duration::days(1)).format("%-d %B %Y")
-        ));
-    }
-    if let Some(max) = settings.max_uses {
-        parts.push(format!("at most {max} uses"));
-    }
-    parts.join(", ")
-}
-
-pub async fn disable(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
+pub async fn disable(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let (user, ip) = (current.user.clone(), crate::web::client_ip(&req));
-    crate::db::transaction(&state.pool, move |conn| {
-        let workspace = workspaces::lock(conn, id)?;
-        permissions::manage_members(conn, &user, id)?;
-        if join_links::disable(conn, id)? {
-            audit::record(
-                conn,
-                &NewAuditEvent::new("join_link_disabled", Some(ip))
-                    .actor(user.id)
-                    .organisation(workspace.organisation_id)
-                    .workspace(id)
-                    .detail(format!(
-                        "{} turned off the shareable link",
-                        user.full_name()
-                    )),
-            )?;
-        }
-        Ok(())
-    })
-    .await?;
-    session.set_flash("Shareable link turned off. It no longer works.")?;
-    Ok(crate::web::see_other(&format!(
-        "/workspaces/{id}/settings#share-link"
-    )))
+    let ip = signed.ip.clone();
+    signed
+        .change(move |conn, user| join_links_service::disable(conn, &Actor::person(user, &ip), id))
+        .await?;
+    signed.done(
+        "Shareable link turned off. It no longer works.",
+        &format!("/workspaces/{id}/settings#share-link"),
+    )
 }
 
 /// The shareable link as its settings page shows it.
@@ -468,7 +383,7 @@ pub async fn join(
             return Ok(Err(Refusal::Dead(link.dead().unwrap_or(Dead::UsedUp))));
         };
         organisations::add_member(conn, workspace.organisation_id, user.id)?;
-        let event = NewAuditEvent::new("joined_by_link", Some(ip))
+        let event = NewAuditEvent::new(AuditAction::JoinedByLink, Some(ip))
             .actor(user.id)
             .target(user.id)
             .organisation(workspace.organisation_id)
@@ -478,7 +393,7 @@ pub async fn join(
                 conn,
                 workspace.id,
                 user.id,
-                MEMBER,
+                WorkspaceRole::Member,
                 link.created_by,
                 None,
             )?;
@@ -490,10 +405,18 @@ pub async fn join(
                 )),
             )?;
         } else {
-            workspace_members::insert(conn, workspace.id, user.id, PENDING, MEMBER, "", None)?
-                .ok_or_else(|| {
-                    AppError::Unexpected(anyhow::anyhow!("membership appeared under the lock"))
-                })?;
+            workspace_members::insert(
+                conn,
+                workspace.id,
+                user.id,
+                MembershipStatus::Pending,
+                WorkspaceRole::Member,
+                "",
+                None,
+            )?
+            .ok_or_else(|| {
+                AppError::Unexpected(anyhow::anyhow!("membership appeared under the lock"))
+            })?;
             tell_admins_of_request(
                 conn,
                 &base_url,

@@ -3,6 +3,8 @@
 //! form to create one. `POST` creates; `POST .../examples/join` creates an example's workspace
 //! with the joiner as its admin.
 
+use crate::domain::AuditAction;
+use crate::domain::{MembershipStatus, WorkspaceRole};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -14,11 +16,11 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::Organisation;
 use crate::db::models::specialties::{self, Specialty};
 use crate::db::models::users::User;
-use crate::db::models::workspace_members::{self, ADMIN, APPROVED};
+use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, NewWorkspace, Workspace};
 use crate::domain::{OrganisationId, WorkspaceId, WorkspaceName};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -184,14 +186,14 @@ fn create_workspace(
         conn,
         workspace.id,
         creator.id,
-        APPROVED,
-        ADMIN,
+        MembershipStatus::Approved,
+        WorkspaceRole::Admin,
         "",
         Some(creator.id),
     )?;
     audit::record(
         conn,
-        &NewAuditEvent::new("workspace_created", Some(ip.to_string()))
+        &NewAuditEvent::new(AuditAction::WorkspaceCreated, Some(ip.to_string()))
             .actor(creator.id)
             .target(creator.id)
             .organisation(org.id)

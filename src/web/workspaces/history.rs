@@ -10,7 +10,7 @@ use crate::db::models::audit::{self, AuditEvent};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::WorkspaceId;
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 const SHOWN: i64 = 500;
@@ -62,7 +62,7 @@ pub async fn history_csv(
     for e in &events {
         let row = [
             e.occurred_at.to_rfc3339(),
-            e.action.clone(),
+            e.action.words().to_string(),
             e.detail.clone(),
         ];
         csv.push_str(

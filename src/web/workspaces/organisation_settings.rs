@@ -3,6 +3,7 @@
 //! would no longer admit the administrator's own address is refused, so they cannot lock
 //! themselves out.
 
+use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -13,7 +14,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::{self, Organisation};
 use crate::domain::{EmailAddress, OrganisationId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -109,7 +110,7 @@ pub async fn update(
         organisations::update_settings(conn, org.id, &domains, members_may_create)?;
         audit::record(
             conn,
-            &NewAuditEvent::new("organisation_settings_changed", Some(ip))
+            &NewAuditEvent::new(AuditAction::OrganisationSettingsChanged, Some(ip))
                 .actor(user.id)
                 .organisation(org.id)
                 .detail(format!(

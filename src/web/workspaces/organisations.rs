@@ -1,6 +1,7 @@
 //! `GET /organisations`: the organisations you belong to and those whose email domains admit
 //! you; `POST /organisations/{org_id}/join` joins one.
 
+use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
@@ -9,7 +10,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::{self, Organisation};
 use crate::domain::{EmailAddress, OrganisationId};
 use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 
 #[derive(Template)]
@@ -66,7 +67,7 @@ pub async fn join(
         if organisations::add_member(conn, org.id, user.id)? == 1 {
             audit::record(
                 conn,
-                &NewAuditEvent::new("organisation_joined", Some(ip))
+                &NewAuditEvent::new(AuditAction::OrganisationJoined, Some(ip))
                     .actor(user.id)
                     .target(user.id)
                     .organisation(org.id)

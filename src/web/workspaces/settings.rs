@@ -4,20 +4,21 @@
 //! Actions are shown to admins only; a pending member sees only how to withdraw their request.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
+use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions::{self, WorkspaceAccess};
-use crate::auth::{CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::join_links::{self, JoinLink};
 use crate::db::models::specialties;
-use crate::db::models::workspace_members::{self, ADMIN};
-use crate::db::models::workspaces::{self, Workspace};
-use crate::domain::{UserId, WorkspaceId, WorkspaceName};
-use crate::error::AppResult;
-use crate::startup::AppState;
+use crate::db::models::users::User;
+use crate::db::models::workspace_members;
+use crate::db::models::workspaces::Workspace;
+use crate::domain::{InvitePolicy, UserId, WorkspaceId, WorkspaceName, WorkspaceRole};
+use crate::error::{AppError, AppResult};
+use crate::services::{workspaces, Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::invitations::listing::{self, InvitationRow};
 use crate::web::invitations::share_link::{self, LinkForm, LinkView};
@@ -27,7 +28,7 @@ struct MemberRow {
     user_id: UserId,
     name: String,
     email: String,
-    role: String,
+    role: WorkspaceRole,
     pending: bool,
     is_admin: bool,
     message: String,
@@ -83,7 +84,7 @@ impl SettingsForm {
         Self {
             name: w.name.clone(),
             description: w.description.clone(),
-            invite_policy: w.invite_policy.clone(),
+            invite_policy: w.invite_policy.code().to_string(),
             guests_allowed: if w.guests_allowed {
                 "yes".into()
             } else {
@@ -93,55 +94,48 @@ impl SettingsForm {
     }
 }
 
-async fn load_users(
-    state: &AppState,
-    current: &CurrentUser,
+/// The members (with their users) and invitations the viewer may see.
+fn load_users(
+    conn: &mut PgConnection,
+    user: &User,
     id: WorkspaceId,
 ) -> AppResult<(WorkspaceAccess, Vec<MemberRow>, Vec<InvitationRow>)> {
-    let user = current.user.clone();
-    crate::db::run(&state.pool, move |conn| {
-        let access = permissions::see_members(conn, &user, id)?;
-        let rows = if access.is_colleague() || access.manages {
-            workspace_members::with_users(conn, id)?
-                .into_iter()
-                .map(|(m, u)| MemberRow {
-                    user_id: u.id,
-                    name: u.full_name(),
-                    email: u.email.clone(),
-                    is_admin: m.role == ADMIN,
-                    role: m.role.clone(),
-                    pending: !m.is_approved(),
-                    message: m.request_message.clone(),
-                    requested_on: m.requested_at.format("%-d %B %Y").to_string(),
-                    is_self: u.id == user.id,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let invitations = if access.is_colleague() || access.manages {
-            listing::rows(conn, &access, &user)?
-        } else {
-            Vec::new()
-        };
-        Ok((access, rows, invitations))
-    })
-    .await
+    let access = permissions::see_members(conn, user, id)?;
+    if !(access.is_colleague() || access.manages) {
+        return Ok((access, Vec::new(), Vec::new()));
+    }
+    let rows = workspace_members::with_users(conn, id)?
+        .into_iter()
+        .map(|(m, u)| MemberRow {
+            user_id: u.id,
+            name: u.full_name(),
+            email: u.email.clone(),
+            is_admin: m.role == WorkspaceRole::Admin,
+            role: m.role,
+            pending: !m.is_approved(),
+            message: m.request_message.clone(),
+            requested_on: m.requested_at.format("%-d %B %Y").to_string(),
+            is_self: u.id == user.id,
+        })
+        .collect();
+    let invitations = listing::rows(conn, &access, user)?;
+    Ok((access, rows, invitations))
 }
 
 async fn render_users(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     id: WorkspaceId,
     errors: FormErrors,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
-    let (access, rows, invitations) = load_users(state, current, id).await?;
+    let page = signed
+        .page(move |conn, frame| load_users(conn, &frame.user, id))
+        .await?;
+    let (access, rows, invitations) = page.data;
     let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
     let may_invite = permissions::may_invite(&access);
     let page = UsersPage {
-        layout: Layout::signed_in(session, &current.user, &current.nav)?,
+        layout: page.layout,
         errors,
         manages: access.manages,
         viewer_pending: access.is_pending(),
@@ -152,21 +146,14 @@ async fn render_users(
         members,
         may_invite,
         invitations,
-        invite_results: session.take_invite_results(),
+        invite_results: signed.session.take_invite_results(),
     };
     crate::web::render_with(status, &page)
 }
 
-pub async fn users_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
+pub async fn users_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
     render_users(
-        &session,
-        &state,
-        &current,
+        &signed,
         id.into_inner(),
         FormErrors::default(),
         StatusCode::OK,
@@ -174,191 +161,163 @@ pub async fn users_page(
     .await
 }
 
-/// The Users page again, saying why an action was refused.
+/// The Users page again, saying why an action was refused (409).
 pub async fn users_page_with_error(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     id: WorkspaceId,
     message: &str,
-    status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     errors.add("members", message);
-    render_users(session, state, current, id, errors, status).await
+    render_users(signed, id, errors, StatusCode::CONFLICT).await
 }
 
 /// The workspace, its specialty's name, and (for its managers) its shareable link.
-async fn load_settings(
-    state: &AppState,
-    current: &CurrentUser,
+fn load_settings(
+    conn: &mut PgConnection,
+    user: &User,
     id: WorkspaceId,
 ) -> AppResult<(WorkspaceAccess, String, Option<Option<JoinLink>>)> {
-    let user = current.user.clone();
-    crate::db::run(&state.pool, move |conn| {
-        let access = permissions::see_details(conn, &user, id)?;
-        let specialty = specialties::all(conn)?
-            .into_iter()
-            .find(|s| s.code == access.workspace.specialty_code)
-            .map_or_else(String::new, |s| s.name);
-        let link = if access.manages {
-            Some(join_links::find_for_workspace(conn, id)?)
-        } else {
-            None
-        };
-        Ok((access, specialty, link))
-    })
-    .await
+    let access = permissions::see_details(conn, user, id)?;
+    let specialty = specialties::all(conn)?
+        .into_iter()
+        .find(|s| s.code == access.workspace.specialty_code)
+        .map_or_else(String::new, |s| s.name);
+    let link = if access.manages {
+        Some(join_links::find_for_workspace(conn, id)?)
+    } else {
+        None
+    };
+    Ok((access, specialty, link))
 }
 
-pub async fn settings_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
+/// What the settings page shows besides the workspace: the forms as typed, and a shareable
+/// link just made (shown this once; only its hash is kept anywhere).
+struct Forms {
+    /// Answering a form only its managers may send: anyone else gets "not found".
+    answering: bool,
+    errors: FormErrors,
+    form: Option<SettingsForm>,
+    link_form: LinkForm,
+    new_link: Option<String>,
+}
+
+async fn render_settings(
+    signed: &Signed,
+    id: WorkspaceId,
+    forms: Forms,
 ) -> AppResult<HttpResponse> {
-    let id = id.into_inner();
-    let (access, specialty, link) = load_settings(&state, &current, id).await?;
-    crate::web::render(&SettingsPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        manages: access.manages,
+    let page = signed
+        .page(move |conn, frame| load_settings(conn, &frame.user, id))
+        .await?;
+    let (access, specialty, link) = page.data;
+    if forms.answering && !access.manages {
+        return Err(AppError::NotFound);
+    }
+    let status = forms.errors.status();
+    crate::web::render_with(
+        status,
+        &SettingsPage {
+            layout: page.layout,
+            manages: access.manages,
+            errors: forms.errors,
+            form: forms
+                .form
+                .unwrap_or_else(|| SettingsForm::from_workspace(&access.workspace)),
+            link: link.map(|l| share_link::view(l.as_ref(), forms.new_link)),
+            link_form: forms.link_form,
+            workspace: access.workspace,
+            specialty,
+        },
+    )
+}
+
+pub async fn settings_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
+    let forms = Forms {
+        answering: false,
         errors: FormErrors::default(),
-        form: SettingsForm::from_workspace(&access.workspace),
-        link: link.map(|l| share_link::view(l.as_ref(), None)),
+        form: None,
         link_form: LinkForm::default(),
-        workspace: access.workspace,
-        specialty,
-    })
+        new_link: None,
+    };
+    render_settings(&signed, id.into_inner(), forms).await
 }
 
 /// The settings page answering a shareable link form: with its errors and what was typed
-/// (422), or with the link just made, shown this once (only its hash is kept anywhere).
+/// (422), or with the link just made.
 pub async fn settings_page_after_link_form(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     id: WorkspaceId,
     errors: FormErrors,
     link_form: LinkForm,
     new_link: Option<String>,
 ) -> AppResult<HttpResponse> {
-    let (access, specialty, link) = load_settings(state, current, id).await?;
-    if !access.manages {
-        return Err(crate::error::AppError::NotFound);
-    }
-    let status = errors.status();
-    crate::web::render_with(
-        status,
-        &SettingsPage {
-            layout: Layout::signed_in(session, &current.user, &current.nav)?,
-            manages: access.manages,
-            errors,
-            form: SettingsForm::from_workspace(&access.workspace),
-            link: link.map(|l| share_link::view(l.as_ref(), new_link)),
-            link_form,
-            workspace: access.workspace,
-            specialty,
-        },
-    )
+    let forms = Forms {
+        answering: true,
+        errors,
+        form: None,
+        link_form,
+        new_link,
+    };
+    render_settings(signed, id, forms).await
 }
 
-/// `POST /workspaces/{id}/settings`: admins change the name, description, who may invite and
-/// whether guests are allowed.
-pub async fn update_settings(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-    form: web::Form<SettingsForm>,
-) -> AppResult<HttpResponse> {
-    let (user, id, form, ip) = (
-        current.user.clone(),
-        id.into_inner(),
-        form.into_inner(),
-        crate::web::client_ip(&req),
-    );
-    let refused = crate::db::transaction(&state.pool, move |conn| {
-        let ws = workspaces::lock(conn, id)?;
-        permissions::manage_members(conn, &user, id)?;
-        let mut errors = FormErrors::default();
-        let name = errors.check("name", WorkspaceName::parse(&form.name));
-        if let Some(name) = &name {
-            if workspaces::name_taken_by_other(conn, ws.organisation_id, name.as_str(), id)? {
-                errors.add(
-                    "name",
-                    "Another workspace in the organisation already has this name",
-                );
-            }
-        }
-        if ![
-            workspaces::INVITES_BY_ADMINS,
-            workspaces::INVITES_BY_MEMBERS,
-        ]
-        .contains(&form.invite_policy.as_str())
-        {
-            errors.add("invite_policy", "Choose who may invite people");
-        }
-        if form.description.chars().count() > 1000 {
+impl SettingsForm {
+    /// The form's own rules; the name's uniqueness is the service's.
+    fn parse(&self, errors: &mut FormErrors) -> Option<workspaces::Settings> {
+        let name = errors.check("name", WorkspaceName::parse(&self.name));
+        let invite_policy = InvitePolicy::parse(&self.invite_policy)
+            .map_err(|_| errors.add("invite_policy", "Choose who may invite people"))
+            .ok();
+        if self.description.chars().count() > 1000 {
             errors.add(
                 "description",
                 "The description must be 1,000 characters or fewer",
             );
         }
-        let Some(name) = name.filter(|_| errors.is_empty()) else {
-            return Ok(Some((errors, form)));
-        };
-        let changes = workspaces::SettingsChanges {
-            name: name.as_str(),
-            description: form.description.trim(),
-            invite_policy: &form.invite_policy,
-            guests_allowed: form.guests_allowed == "yes",
-        };
-        if !workspaces::update_settings(conn, id, &changes)? {
-            errors.add(
-                "name",
-                "Another workspace in the organisation already has this name",
-            );
-            return Ok(Some((errors, form)));
-        }
-        let detail = format!(
-            "{} changed the settings: name {}, invites by {}, guests {}",
-            user.full_name(),
-            changes.name,
-            changes.invite_policy,
-            if changes.guests_allowed {
-                "allowed"
-            } else {
-                "not allowed"
+        Some(workspaces::Settings {
+            name: name?,
+            description: self.description.trim().to_string(),
+            invite_policy: invite_policy?,
+            guests_allowed: self.guests_allowed == "yes",
+        })
+        .filter(|_| errors.is_empty())
+    }
+}
+
+/// `POST /workspaces/{id}/settings`: admins change the name, description, who may invite and
+/// whether guests are allowed.
+pub async fn update_settings(
+    signed: Signed,
+    id: web::Path<WorkspaceId>,
+    form: web::Form<SettingsForm>,
+) -> AppResult<HttpResponse> {
+    let (id, form) = (id.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(settings) = form.parse(&mut errors) {
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                workspaces::update_settings(conn, &Actor::person(user, &ip), id, &settings)
+            })
+            .await?;
+        match decision {
+            Decision::Done(()) => {
+                return signed.done(
+                    "Workspace settings saved.",
+                    &format!("/workspaces/{id}/settings"),
+                )
             }
-        );
-        audit::record(
-            conn,
-            &NewAuditEvent::new("workspace_settings_changed", Some(ip))
-                .actor(user.id)
-                .organisation(ws.organisation_id)
-                .workspace(id)
-                .detail(detail),
-        )?;
-        Ok(None)
-    })
-    .await?;
-    let Some((errors, form)) = refused else {
-        session.set_flash("Workspace settings saved.")?;
-        return Ok(crate::web::see_other(&format!("/workspaces/{id}/settings")));
+            // The only refusal: the name is taken.
+            Decision::Refused(reason) => errors.add("name", reason),
+        }
+    }
+    let forms = Forms {
+        answering: true,
+        errors,
+        form: Some(form),
+        link_form: LinkForm::default(),
+        new_link: None,
     };
-    let (access, specialty, link) = load_settings(&state, &current, id).await?;
-    crate::web::render_with(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &SettingsPage {
-            layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-            manages: access.manages,
-            errors,
-            form,
-            link: link.map(|l| share_link::view(l.as_ref(), None)),
-            link_form: LinkForm::default(),
-            workspace: access.workspace,
-            specialty,
-        },
-    )
+    render_settings(&signed, id, forms).await
 }

@@ -7,7 +7,7 @@ use askama::Template;
 use crate::auth::{permissions, CurrentUser, TypedSession};
 use crate::domain::WorkspaceId;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, SwitcherItem};
 
 #[derive(Template)]

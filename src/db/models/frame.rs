@@ -1,0 +1,127 @@
+//! What every signed-in page's frame needs, read in one statement: the user, their workspaces
+//! for the switcher (with the one chosen), how many people wait for their approval, the
+//! invitations waiting for them, and the organisation they administer.
+//!
+//! These are the rules of `workspace_members::of_user`, `pending_for_admin`,
+//! `invitations::open_for_email_with_inviter` and the Administration link, written as subqueries of one SELECT so that a page costs one round trip before its own queries.
+//! A change to one of those rules changes this text too (the tests of the switcher, the
+//! prompt and the Administration link cover both).
+
+use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
+use serde::Deserialize;
+
+use crate::db::models::users::User;
+use crate::db::models::workspace_members::Membership;
+use crate::db::models::workspaces::Workspace;
+use crate::domain::{InvitationId, OrganisationId, UserId, WorkspaceId};
+
+#[derive(QueryableByName)]
+struct Row {
+    #[diesel(embed)]
+    user: User,
+    #[diesel(sql_type = Text)]
+    workspaces: String,
+    #[diesel(sql_type = Text)]
+    pending: String,
+    #[diesel(sql_type = Text)]
+    invitations: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    administration: Option<String>,
+}
+
+/// One of the user's live workspaces, with their membership.
+#[derive(Deserialize)]
+pub struct MyWorkspace {
+    pub workspace: Workspace,
+    pub membership: Membership,
+}
+
+/// An open invitation to the user's verified address.
+#[derive(Deserialize)]
+pub struct WaitingInvitation {
+    pub id: InvitationId,
+    pub workspace: String,
+    pub inviter: Option<String>,
+}
+
+/// The first organisation (by name) where the user holds a role organisation-wide, and what
+/// the roles held there allow.
+#[derive(Deserialize)]
+pub struct Administration {
+    pub organisation_id: OrganisationId,
+    pub manage_users: bool,
+    pub import_users: bool,
+    pub manage_roles: bool,
+    pub view_audit: bool,
+}
+
+pub struct Frame {
+    pub user: User,
+    /// Ordered by name.
+    pub workspaces: Vec<MyWorkspace>,
+    /// Workspaces the user administers with people waiting: (workspace, how many).
+    pub pending: Vec<(WorkspaceId, i64)>,
+    pub invitations: Vec<WaitingInvitation>,
+    pub administration: Option<Administration>,
+}
+
+const QUERY: &str = r#"
+SELECT u.*,
+  (SELECT coalesce(json_agg(json_build_object('workspace', row_to_json(w), 'membership', row_to_json(m))
+                            ORDER BY w.name), '[]')::text
+     FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
+    WHERE m.user_id = u.id AND w.archived_at IS NULL
+      AND (m.ends_at IS NULL OR m.ends_at > now())) AS workspaces,
+  (SELECT coalesce(json_agg(json_build_array(p.workspace_id, p.waiting) ORDER BY p.workspace_id), '[]')::text
+     FROM (SELECT q.workspace_id, count(*) AS waiting
+             FROM workspace_members q
+             JOIN workspace_members a ON a.workspace_id = q.workspace_id AND a.user_id = u.id
+                                     AND a.status = 'approved' AND a.role = 'admin'
+             JOIN workspaces aw ON aw.id = q.workspace_id AND aw.archived_at IS NULL
+            WHERE q.status = 'pending'
+            GROUP BY q.workspace_id) p) AS pending,
+  (SELECT coalesce(json_agg(json_build_object('id', i.id, 'workspace', iw.name,
+                                              'inviter', nullif(concat_ws(' ', iu.first_name, iu.surname), ''))
+                            ORDER BY i.sent_at DESC), '[]')::text
+     FROM invitations i
+     JOIN workspaces iw ON iw.id = i.workspace_id AND iw.archived_at IS NULL
+     LEFT JOIN users iu ON iu.id = i.invited_by
+    WHERE u.email_verified_at IS NOT NULL AND i.email = lower(u.email)
+      AND i.accepted_at IS NULL AND i.declined_at IS NULL AND i.rescinded_at IS NULL
+      AND i.superseded_at IS NULL AND i.expires_at > now()) AS invitations,
+  (SELECT json_build_object('organisation_id', o.id,
+                            'manage_users', bool_or(r.manage_users), 'import_users', bool_or(r.import_users),
+                            'manage_roles', bool_or(r.manage_roles), 'view_audit', bool_or(r.view_audit))::text
+     FROM organisations o
+     JOIN organisation_members om ON om.organisation_id = o.id AND om.user_id = u.id
+     JOIN role_assignments ra ON ra.organisation_id = o.id AND ra.user_id = u.id
+                             AND ra.scope_workspace_id IS NULL
+     JOIN roles r ON r.id = ra.role_id
+    WHERE r.manage_users OR r.import_users OR r.manage_roles OR r.view_audit
+    GROUP BY o.id, o.name ORDER BY o.name, o.id LIMIT 1) AS administration
+FROM users u WHERE u.id = $1
+"#;
+
+/// The frame of `user`'s pages; `None` when the account is gone.
+pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>> {
+    let Some(row) = diesel::sql_query(QUERY)
+        .bind::<SqlUuid, _>(user)
+        .get_result::<Row>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let json = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
+    Ok(Some(Frame {
+        user: row.user,
+        workspaces: serde_json::from_str(&row.workspaces).map_err(json)?,
+        pending: serde_json::from_str(&row.pending).map_err(json)?,
+        invitations: serde_json::from_str(&row.invitations).map_err(json)?,
+        administration: row
+            .administration
+            .map(|a| serde_json::from_str(&a))
+            .transpose()
+            .map_err(json)?,
+    }))
+}
