@@ -64,14 +64,35 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
+    transaction_keeping(pool, f, |_| true).await
+}
+
+/// As `transaction`, but what `f` wrote is kept only when `keep` says so of its result (a
+/// refused decision rolls back and still hands its answer on).
+pub async fn transaction_keeping<T, F>(pool: &PgPool, f: F, keep: fn(&T) -> bool) -> AppResult<T>
+where
+    F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
     let pool = pool.clone();
     actix_web::web::block(move || {
         with_first(&pool, begin, |conn, ()| {
             let result = f(conn);
-            finish(conn, result)
+            finish(conn, result, keep)
         })
     })
     .await?
+}
+
+/// The same on a connection the caller holds (the command line, housekeeping).
+pub fn in_transaction<T>(
+    conn: &mut PgConnection,
+    f: impl FnOnce(&mut PgConnection) -> AppResult<T>,
+    keep: fn(&T) -> bool,
+) -> AppResult<T> {
+    begin(conn)?;
+    let result = f(conn);
+    finish(conn, result, keep)
 }
 
 /// On a blocking thread: checks out a connection and runs `first` (a statement that changes
@@ -128,11 +149,15 @@ fn begin(conn: &mut PgConnection) -> QueryResult<()> {
     AnsiTransactionManager::begin_transaction(conn)
 }
 
-/// Commits when `result` is `Ok`, rolls back otherwise, and hands `result` on.
-fn finish<T>(conn: &mut PgConnection, result: AppResult<T>) -> AppResult<T> {
+/// Commits when `result` is `Ok` and to be kept, rolls back otherwise, and hands `result` on.
+fn finish<T>(conn: &mut PgConnection, result: AppResult<T>, keep: fn(&T) -> bool) -> AppResult<T> {
     match result {
-        Ok(value) => {
+        Ok(value) if keep(&value) => {
             AnsiTransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Ok(value) => {
+            AnsiTransactionManager::rollback_transaction(conn)?;
             Ok(value)
         }
         Err(e) => {

@@ -58,12 +58,13 @@ impl<'a> Actor<'a> {
     }
 }
 
-/// What a decision came to: done, with what to tell the person, or refused with the reason.
-/// A refusal rolls back everything the decision wrote.
+/// What a decision came to: done, with what to tell the person, or refused with the reason
+/// (a sentence by default; a field and a sentence where a form shows it). A refusal rolls back
+/// everything the decision wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision<T = String> {
+pub enum Decision<T = String, R = String> {
     Done(T),
-    Refused(String),
+    Refused(R),
 }
 
 impl<T> Decision<T> {
@@ -72,39 +73,26 @@ impl<T> Decision<T> {
     }
 }
 
+impl<T, R> Decision<T, R> {
+    pub fn is_done(&self) -> bool {
+        matches!(self, Decision::Done(_))
+    }
+}
+
 /// Runs `decide` in one transaction: committed when done, rolled back when refused or failed.
-pub async fn decide<T, F>(pool: &PgPool, decide: F) -> AppResult<Decision<T>>
+pub async fn decide<T, R, F>(pool: &PgPool, decide: F) -> AppResult<Decision<T, R>>
 where
-    F: FnOnce(&mut PgConnection) -> AppResult<Decision<T>> + Send + 'static,
+    F: FnOnce(&mut PgConnection) -> AppResult<Decision<T, R>> + Send + 'static,
     T: Send + 'static,
+    R: Send + 'static,
 {
-    settle(crate::db::transaction(pool, move |conn| decide(conn)?.into_result()).await)
+    crate::db::transaction_keeping(pool, decide, Decision::is_done).await
 }
 
 /// The same on a connection the caller holds (the command line, housekeeping).
-pub fn decide_on<T>(
+pub fn decide_on<T, R>(
     conn: &mut PgConnection,
-    decide: impl FnOnce(&mut PgConnection) -> AppResult<Decision<T>>,
-) -> AppResult<Decision<T>> {
-    use diesel::Connection;
-    settle(conn.transaction(|conn| decide(conn)?.into_result()))
-}
-
-impl<T> Decision<T> {
-    /// A refusal as an error, so that the transaction around it rolls back.
-    fn into_result(self) -> AppResult<T> {
-        match self {
-            Decision::Done(value) => Ok(value),
-            Decision::Refused(reason) => Err(AppError::Refused(reason)),
-        }
-    }
-}
-
-/// The transaction's result back as a decision.
-fn settle<T>(result: AppResult<T>) -> AppResult<Decision<T>> {
-    match result {
-        Ok(value) => Ok(Decision::Done(value)),
-        Err(AppError::Refused(reason)) => Ok(Decision::Refused(reason)),
-        Err(e) => Err(e),
-    }
+    decide: impl FnOnce(&mut PgConnection) -> AppResult<Decision<T, R>>,
+) -> AppResult<Decision<T, R>> {
+    crate::db::in_transaction(conn, decide, Decision::is_done)
 }

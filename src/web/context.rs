@@ -4,6 +4,7 @@
 //! user first, so a deactivated account decides nothing). The frame (switcher, prompts, the
 //! Administration link) is only ever loaded for a page that renders.
 
+use std::convert::Infallible;
 use std::future::{ready, Ready};
 
 use actix_web::dev::Payload;
@@ -107,10 +108,11 @@ impl Signed {
 
     /// One transaction: the user first (a deactivated account decides nothing), then `decide`.
     /// A refusal rolls back everything it wrote.
-    pub async fn decide<T, F>(&self, decide: F) -> AppResult<Decision<T>>
+    pub async fn decide<T, R, F>(&self, decide: F) -> AppResult<Decision<T, R>>
     where
-        F: FnOnce(&mut PgConnection, &User) -> AppResult<Decision<T>> + Send + 'static,
+        F: FnOnce(&mut PgConnection, &User) -> AppResult<Decision<T, R>> + Send + 'static,
         T: Send + 'static,
+        R: Send + 'static,
     {
         let user_id = self.user_id;
         let result = crate::services::decide(&self.state.pool, move |conn| {
@@ -134,11 +136,11 @@ impl Signed {
         T: Send + 'static,
     {
         match self
-            .decide(move |conn, user| change(conn, user).map(Decision::Done))
+            .decide(move |conn, user| change(conn, user).map(Decision::<T, Infallible>::Done))
             .await?
         {
             Decision::Done(value) => Ok(value),
-            Decision::Refused(reason) => Err(AppError::Refused(reason)),
+            Decision::Refused(never) => match never {},
         }
     }
 
