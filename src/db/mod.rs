@@ -11,13 +11,14 @@ pub mod models;
 pub mod schema;
 pub mod session_store;
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::{DatabaseErrorKind, QueryResult};
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::{AppError, AppResult};
@@ -54,7 +55,25 @@ where
     T: Send + 'static,
 {
     let pool = pool.clone();
-    actix_web::web::block(move || with_first(&pool, |_| Ok(()), |conn, ()| f(conn))).await?
+    actix_web::web::block(move || with_first(&pool, probe_if_suspect, |conn, ()| f(conn))).await?
+}
+
+/// When a connection was last found dead (milliseconds since the epoch). For a while after
+/// that, the other pooled connections are likely dead too (the database restarted, or its
+/// backends were ended), so a checkout whose first statement is the caller's own is tested
+/// first: the cost of a test per checkout is paid only while recovering.
+static LAST_DISCONNECT_MS: AtomicI64 = AtomicI64::new(0);
+const SUSPECT_FOR_MS: i64 = 10_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn probe_if_suspect(conn: &mut PgConnection) -> QueryResult<()> {
+    if now_ms() - LAST_DISCONNECT_MS.load(Ordering::Relaxed) < SUSPECT_FOR_MS {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+    }
+    Ok(())
 }
 
 /// Runs `f` in one transaction: everything it writes (the change, its audit event, its mail)
@@ -142,6 +161,7 @@ pub fn is_disconnect(e: &diesel::result::Error) -> bool {
 
 /// A connection whose server went away stays unusable: the pool must not hand it out again.
 fn mark_broken(conn: &mut PgConnection) {
+    LAST_DISCONNECT_MS.store(now_ms(), Ordering::Relaxed);
     AnsiTransactionManager::transaction_manager_status_mut(conn).set_in_error();
 }
 
