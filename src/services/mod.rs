@@ -5,6 +5,7 @@
 pub mod invitations;
 pub mod join_links;
 pub mod membership;
+pub mod organisations;
 pub mod workspaces;
 
 use diesel::PgConnection;
@@ -76,6 +77,22 @@ impl<T> Decision<T> {
 impl<T, R> Decision<T, R> {
     pub fn is_done(&self) -> bool {
         matches!(self, Decision::Done(_))
+    }
+}
+
+/// A refusal that belongs beside one field of the form that asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
     }
 }
 

@@ -3,24 +3,22 @@
 //! form to create one. `POST` creates; `POST .../examples/join` creates an example's workspace
 //! with the joiner as its admin.
 
-use crate::domain::AuditAction;
-use crate::domain::{MembershipStatus, WorkspaceRole};
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::PgConnection;
 use serde::Deserialize;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
+use crate::auth::permissions;
 use crate::db::models::organisations::Organisation;
 use crate::db::models::specialties::{self, Specialty};
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
-use crate::db::models::workspaces::{self, NewWorkspace, Workspace};
+use crate::db::models::workspaces;
 use crate::domain::{OrganisationId, WorkspaceId, WorkspaceName};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::services::workspaces::{self as workspace_service, NewDetails};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -112,208 +110,106 @@ fn discover(conn: &mut PgConnection, user: &User, org_id: OrganisationId) -> App
     })
 }
 
-fn page(
-    session: &TypedSession,
-    current: &CurrentUser,
-    d: Discovery,
+async fn render(
+    signed: &Signed,
+    org: OrganisationId,
     errors: FormErrors,
     form: CreateForm,
-) -> AppResult<DiscoverPage> {
-    Ok(DiscoverPage {
-        layout: Layout::signed_in(session, &current.user, &current.nav)?,
-        org: d.org,
-        rows: d.rows,
-        examples: d.examples,
-        specialties: d.specialties,
-        may_create: d.may_create,
-        administers: d.administers,
-        errors,
-        form,
-    })
-}
-
-pub async fn discover_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let d = crate::db::run(&state.pool, move |conn| discover(conn, &user, org_id)).await?;
-    crate::web::render(&page(
-        &session,
-        &current,
-        d,
-        FormErrors::default(),
-        CreateForm::default(),
-    )?)
-}
-
-fn name_taken(org: &Organisation, name: &WorkspaceName) -> String {
-    format!(
-        "{} already has a workspace called {}. Ask to join it, or choose a name specific to your team",
-        org.name,
-        name.as_str()
+    let page = signed
+        .page(move |conn, frame| discover(conn, &frame.user, org))
+        .await?;
+    let d = page.data;
+    crate::web::render_with(
+        errors.status(),
+        &DiscoverPage {
+            layout: page.layout,
+            org: d.org,
+            rows: d.rows,
+            examples: d.examples,
+            specialties: d.specialties,
+            may_create: d.may_create,
+            administers: d.administers,
+            errors,
+            form,
+        },
     )
 }
 
-/// Creates the workspace with `creator` as its approved admin, in the caller's transaction;
-/// `None` when the name was taken at the same moment.
-fn create_workspace(
-    conn: &mut PgConnection,
-    creator: &User,
-    org: &Organisation,
-    name: &WorkspaceName,
-    specialty: &str,
-    description: &str,
-    ip: &str,
-) -> AppResult<Option<Workspace>> {
-    let Some(workspace) = workspaces::insert_unless_name_taken(
-        conn,
-        &NewWorkspace {
-            id: WorkspaceId::new(),
-            organisation_id: org.id,
-            name: name.as_str(),
-            specialty_code: specialty,
-            description,
-            created_by: Some(creator.id),
-        },
-    )?
-    else {
-        return Ok(None);
-    };
-    workspace_members::insert(
-        conn,
-        workspace.id,
-        creator.id,
-        MembershipStatus::Approved,
-        WorkspaceRole::Admin,
-        "",
-        Some(creator.id),
-    )?;
-    audit::record(
-        conn,
-        &NewAuditEvent::new(AuditAction::WorkspaceCreated, Some(ip.to_string()))
-            .actor(creator.id)
-            .target(creator.id)
-            .organisation(org.id)
-            .workspace(workspace.id)
-            .detail(format!(
-                "{} created {} and is its admin",
-                creator.full_name(),
-                workspace.name
-            )),
-    )?;
-    Ok(Some(workspace))
+pub async fn discover_page(
+    signed: Signed,
+    org: web::Path<OrganisationId>,
+) -> AppResult<HttpResponse> {
+    render(
+        &signed,
+        org.into_inner(),
+        FormErrors::default(),
+        CreateForm::default(),
+    )
+    .await
 }
 
-pub async fn create(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
-    form: web::Form<CreateForm>,
-) -> AppResult<HttpResponse> {
-    let (user, org_id, form, ip) = (
-        current.user.clone(),
-        org_id.into_inner(),
-        form.into_inner(),
-        crate::web::client_ip(&req),
-    );
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        let d = discover(conn, &user, org_id)?;
-        if !d.may_create {
-            return Err(AppError::NotFound);
-        }
-        let mut errors = FormErrors::default();
-        let name = errors.check("name", WorkspaceName::parse(&form.name));
-        if let Some(name) = &name {
-            if workspaces::name_taken(conn, d.org.id, name.as_str())? {
-                errors.add("name", name_taken(&d.org, name));
-            }
-        }
-        if !d.specialties.iter().any(|s| s.code == form.specialty) {
+impl CreateForm {
+    /// The form's own rules; the name's uniqueness and the specialty are the service's.
+    fn parse(&self, errors: &mut FormErrors) -> Option<NewDetails> {
+        let name = errors.check("name", WorkspaceName::parse(&self.name));
+        if self.specialty.trim().is_empty() {
             errors.add("specialty", "Select the workspace's specialty");
         }
-        if form.description.chars().count() > 1000 {
+        if self.description.chars().count() > 1000 {
             errors.add(
                 "description",
                 "The description must be 1,000 characters or fewer",
             );
         }
-        match name.filter(|_| errors.is_empty()) {
-            Some(name) => {
-                let description = form.description.trim();
-                match create_workspace(
-                    conn,
-                    &user,
-                    &d.org,
-                    &name,
-                    &form.specialty,
-                    description,
-                    &ip,
-                )? {
-                    Some(ws) => Ok(Ok(ws)),
-                    None => {
-                        errors.add("name", name_taken(&d.org, &name));
-                        Ok(Err((d, errors, form)))
-                    }
-                }
-            }
-            None => Ok(Err((d, errors, form))),
-        }
-    })
-    .await?;
-    match outcome {
-        Ok(workspace) => {
-            session.set_current_workspace(Some(workspace.id))?;
-            session.set_flash(&format!("{} is ready. You are its admin.", workspace.name))?;
-            Ok(crate::web::see_other("/"))
-        }
-        Err((d, errors, form)) => crate::web::render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &page(&session, &current, d, errors, form)?,
-        ),
+        Some(NewDetails {
+            name: name?,
+            specialty: self.specialty.clone(),
+            description: self.description.trim().to_string(),
+        })
+        .filter(|_| errors.is_empty())
     }
 }
 
+pub async fn create(
+    signed: Signed,
+    org: web::Path<OrganisationId>,
+    form: web::Form<CreateForm>,
+) -> AppResult<HttpResponse> {
+    let (org, form) = (org.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(details) = form.parse(&mut errors) {
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                workspace_service::create(conn, &Actor::person(user, &ip), org, &details)
+            })
+            .await?;
+        match decision {
+            Decision::Done(workspace) => return created(&signed, workspace.id, &workspace.name),
+            Decision::Refused(refusal) => errors.add(refusal.field, refusal.reason),
+        }
+    }
+    render(&signed, org, errors, form).await
+}
+
 pub async fn join_example(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
+    signed: Signed,
+    org: web::Path<OrganisationId>,
     form: web::Form<ExampleForm>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id, ip) = (
-        current.user.clone(),
-        org_id.into_inner(),
-        crate::web::client_ip(&req),
-    );
-    let code = form.into_inner().specialty;
-    let workspace = crate::db::transaction(&state.pool, move |conn| {
-        let d = discover(conn, &user, org_id)?;
-        // Only a specialty that still has no workspace is an example.
-        let specialty = d
-            .examples
-            .iter()
-            .find(|s| s.code == code)
-            .ok_or(AppError::NotFound)?;
-        if !d.may_create {
-            return Err(AppError::NotFound);
-        }
-        let mut name = specialty.name.clone();
-        if workspaces::name_taken(conn, d.org.id, &name)? {
-            name = format!("{name} team");
-        }
-        let name = WorkspaceName::parse(&name).map_err(|e| anyhow::anyhow!(e.0))?;
-        create_workspace(conn, &user, &d.org, &name, &specialty.code, "", &ip)?.ok_or_else(|| {
-            anyhow::anyhow!("the example's name was taken at the same moment").into()
+    let (org, specialty) = (org.into_inner(), form.into_inner().specialty);
+    let ip = signed.ip.clone();
+    let workspace = signed
+        .change(move |conn, user| {
+            workspace_service::join_example(conn, &Actor::person(user, &ip), org, &specialty)
         })
-    })
-    .await?;
-    session.set_current_workspace(Some(workspace.id))?;
-    session.set_flash(&format!("{} is ready. You are its admin.", workspace.name))?;
-    Ok(crate::web::see_other("/"))
+        .await?;
+    created(&signed, workspace.id, &workspace.name)
+}
+
+/// The new workspace becomes the current one.
+fn created(signed: &Signed, id: WorkspaceId, name: &str) -> AppResult<HttpResponse> {
+    signed.session.set_current_workspace(Some(id))?;
+    signed.done(&format!("{name} is ready. You are its admin."), "/")
 }

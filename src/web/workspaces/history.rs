@@ -5,12 +5,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::db::models::audit::{self, AuditEvent};
+use crate::db::models::users::User;
 use crate::db::models::workspaces::Workspace;
 use crate::domain::WorkspaceId;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
 const SHOWN: i64 = 500;
@@ -23,40 +24,32 @@ struct HistoryPage {
     events: Vec<AuditEvent>,
 }
 
-async fn load(
-    state: &AppState,
-    current: &CurrentUser,
+fn load(
+    conn: &mut diesel::PgConnection,
+    user: &User,
     id: WorkspaceId,
 ) -> AppResult<(Workspace, Vec<AuditEvent>)> {
-    let user = current.user.clone();
-    crate::db::run(&state.pool, move |conn| {
-        let access = permissions::see_details(conn, &user, id)?;
-        let events = audit::for_workspace(conn, id, SHOWN)?;
-        Ok((access.workspace, events))
-    })
-    .await
+    let access = permissions::see_details(conn, user, id)?;
+    let events = audit::for_workspace(conn, id, SHOWN)?;
+    Ok((access.workspace, events))
 }
 
-pub async fn history_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
-    let (workspace, events) = load(&state, &current, id.into_inner()).await?;
+pub async fn history_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let page = signed
+        .page(move |conn, frame| load(conn, &frame.user, id))
+        .await?;
+    let (workspace, events) = page.data;
     crate::web::render(&HistoryPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        layout: page.layout,
         workspace,
         events,
     })
 }
 
-pub async fn history_csv(
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
-    let (workspace, events) = load(&state, &current, id.into_inner()).await?;
+pub async fn history_csv(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let (workspace, events) = signed.read(move |conn, user| load(conn, user, id)).await?;
     // Addresses stay in the organisation's audit; the workspace's members do not see them.
     let mut csv = String::from("time,action,detail\r\n");
     for e in &events {

@@ -4,10 +4,10 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::domain::WorkspaceId;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::{Layout, SwitcherItem};
 
 #[derive(Template)]
@@ -17,36 +17,29 @@ struct WorkspacesPage {
     items: Vec<SwitcherItem>,
 }
 
-pub async fn workspaces_page(
-    session: TypedSession,
-    current: CurrentUser,
-) -> AppResult<HttpResponse> {
+pub async fn workspaces_page(signed: Signed) -> AppResult<HttpResponse> {
+    let page = signed.page(|_, _| Ok(())).await?;
     crate::web::render(&WorkspacesPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        items: current.nav.items.clone(),
+        items: page.layout.switcher.clone(),
+        layout: page.layout,
     })
 }
 
-pub async fn switch(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<String>,
-) -> AppResult<HttpResponse> {
+pub async fn switch(signed: Signed, id: web::Path<String>) -> AppResult<HttpResponse> {
     if id.as_str() == "personal" {
-        session.set_current_workspace(None)?;
+        signed.session.set_current_workspace(None)?;
         return Ok(crate::web::see_other("/"));
     }
     let id: WorkspaceId = id.parse().map_err(|_| AppError::NotFound)?;
-    let user = current.user;
-    let access = crate::db::run(&state.pool, move |conn| {
-        permissions::workspace(conn, &user, id)
-    })
-    .await?;
     // Only a workspace you belong to (pending or approved) can be current.
-    if access.membership.is_none() {
-        return Err(AppError::NotFound);
-    }
-    session.set_current_workspace(Some(id))?;
+    signed
+        .read(
+            move |conn, user| match permissions::workspace(conn, user, id)?.membership {
+                Some(_) => Ok(()),
+                None => Err(AppError::NotFound),
+            },
+        )
+        .await?;
+    signed.session.set_current_workspace(Some(id))?;
     Ok(crate::web::see_other("/"))
 }
