@@ -6,6 +6,8 @@ use std::time::Duration;
 use anyhow::Context;
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domain::client_address::IpRange;
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     /// `None` means: start the embedded PostgreSQL cluster under `data_dir`.
@@ -19,6 +21,10 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub mail: MailTuning,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpRange>,
+    /// Whether /dev/mailbox exists (never with an SMTP server).
+    pub dev_mailbox: bool,
 }
 
 /// How often the outbox worker looks for mail and how quickly it backs off. Not environment
@@ -48,15 +54,26 @@ impl Settings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let bind = var("STAFFROOM_BIND").unwrap_or_else(|| "127.0.0.1:8080".to_string());
         let base_url = var("STAFFROOM_BASE_URL").unwrap_or_else(|| format!("http://{bind}"));
+        let smtp_url = var("SMTP_URL").map(SecretString::from);
+        let trusted_proxies =
+            IpRange::parse_list(&var("STAFFROOM_TRUSTED_PROXIES").unwrap_or_default())
+                .map_err(|e| anyhow::anyhow!("STAFFROOM_TRUSTED_PROXIES: {e}"))?;
+        let dev_mailbox = dev_mailbox(
+            var("STAFFROOM_DEV_MAILBOX").as_deref(),
+            smtp_url.is_some(),
+            &bind,
+        )?;
         Ok(Self {
             database_url: var("DATABASE_URL").map(SecretString::from),
             data_dir: PathBuf::from(var("STAFFROOM_DATA_DIR").unwrap_or_else(|| "./var".into())),
             base_url: base_url.trim_end_matches('/').to_string(),
             bind,
             secret_key: var("STAFFROOM_SECRET_KEY").map(SecretString::from),
-            smtp_url: var("SMTP_URL").map(SecretString::from),
+            smtp_url,
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "Staffroom <no-reply@localhost>".into()),
             mail: MailTuning::default(),
+            trusted_proxies,
+            dev_mailbox,
         })
     }
 
@@ -79,6 +96,32 @@ impl Settings {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
         write_private(&path, &hex::encode(key))?;
         Ok(key.to_vec())
+    }
+}
+
+/// `STAFFROOM_DEV_MAILBOX`: on or off; unset means on only without SMTP and on a loopback
+/// address (a mailbox reachable from elsewhere hands out everyone's links). Never on with SMTP.
+fn dev_mailbox(setting: Option<&str>, smtp: bool, bind: &str) -> anyhow::Result<bool> {
+    let loopback = bind
+        .rsplit_once(':')
+        .map(|(host, _)| host.trim_matches(['[', ']']))
+        .is_some_and(|host| {
+            host == "localhost"
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        });
+    match setting.map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(!smtp && loopback),
+        Some("off") => Ok(false),
+        Some("on") if smtp => {
+            tracing::warn!(
+                "STAFFROOM_DEV_MAILBOX=on is ignored: SMTP_URL is set, so mail is really sent"
+            );
+            Ok(false)
+        }
+        Some("on") => Ok(true),
+        Some(other) => anyhow::bail!("STAFFROOM_DEV_MAILBOX must be on or off, not {other:?}"),
     }
 }
 
@@ -120,6 +163,19 @@ fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mailbox_is_on_by_default_only_on_loopback_without_smtp() {
+        assert!(dev_mailbox(None, false, "127.0.0.1:8080").unwrap());
+        assert!(dev_mailbox(None, false, "[::1]:8080").unwrap());
+        assert!(dev_mailbox(None, false, "localhost:8080").unwrap());
+        assert!(!dev_mailbox(None, false, "0.0.0.0:8080").unwrap());
+        assert!(!dev_mailbox(None, true, "127.0.0.1:8080").unwrap());
+        assert!(!dev_mailbox(Some("on"), true, "127.0.0.1:8080").unwrap());
+        assert!(dev_mailbox(Some("on"), false, "0.0.0.0:8080").unwrap());
+        assert!(!dev_mailbox(Some("off"), false, "127.0.0.1:8080").unwrap());
+        assert!(dev_mailbox(Some("maybe"), false, "127.0.0.1:8080").is_err());
+    }
 
     #[test]
     fn a_short_key_is_refused() {

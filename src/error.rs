@@ -14,6 +14,13 @@ pub enum AppError {
     SignInRequired { next: Option<String> },
     #[error("the form's security token is missing or out of date")]
     Csrf,
+    /// The request itself cannot be taken as it is (a value the database cannot hold); the
+    /// sentence says what to change.
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// Two changes to the same thing at the same moment; the other one won.
+    #[error("conflict")]
+    Conflict(#[source] anyhow::Error),
     /// A decision refused, with the reason to show; its transaction was rolled back.
     #[error("refused: {0}")]
     Refused(String),
@@ -25,12 +32,35 @@ pub enum AppError {
 
 impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
+        use diesel::result::DatabaseErrorKind as Kind;
         match err {
             DieselError::NotFound => AppError::NotFound,
             ref e if crate::db::is_disconnect(e) => AppError::Unavailable(err.into()),
+            // What the request sent, not the server, is at fault: say so rather than 500.
+            DieselError::DatabaseError(_, ref info) if is_input_fault(info.message()) => {
+                AppError::BadRequest(
+                    "Something you entered contains characters or a length Staffroom cannot store. Check what you typed and try again.",
+                )
+            }
+            DieselError::DatabaseError(Kind::UniqueViolation | Kind::SerializationFailure, _) => {
+                AppError::Conflict(err.into())
+            }
             other => AppError::Unexpected(other.into()),
         }
     }
+}
+
+/// PostgreSQL's words for a value it cannot take: a NUL or an invalid byte (22021), a value
+/// too long for its column (22001), a number out of range (22003).
+fn is_input_fault(message: &str) -> bool {
+    [
+        "invalid byte sequence",
+        "value too long",
+        "out of range",
+        "null character not permitted",
+    ]
+    .iter()
+    .any(|fault| message.contains(fault))
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {

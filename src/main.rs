@@ -120,11 +120,15 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             eprintln!("First run: create the first organisation and its trust administrator at");
             println!("{link}");
         }
-        if settings.smtp_url.is_none() {
-            eprintln!(
-                "No SMTP_URL set: emails are kept and shown at {}/dev/mailbox",
+        match (settings.smtp_url.is_some(), settings.dev_mailbox) {
+            (true, _) => {}
+            (false, true) => eprintln!(
+                "NO EMAIL IS SENT: SMTP_URL is not set. Emails are kept and shown at {}/dev/mailbox",
                 app.base_url()
-            );
+            ),
+            (false, false) => eprintln!(
+                "WARNING: NO EMAIL LEAVES THIS SERVER: SMTP_URL is not set and the development mailbox is off. Mail waits in the outbox until SMTP_URL is set."
+            ),
         }
         app.run_until_stopped().await?;
         anyhow::Ok(())

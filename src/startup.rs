@@ -40,6 +40,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
+            cookie_key: key.clone(),
         });
         let secure = settings.is_https();
         let server = HttpServer::new(move || {

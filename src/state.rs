@@ -7,11 +7,13 @@ use crate::db::PgPool;
 pub struct AppState {
     pub pool: PgPool,
     pub settings: Settings,
+    /// Signs the cookies: the session's, and a signed-out visitor's CSRF token.
+    pub cookie_key: actix_web::cookie::Key,
 }
 
 impl AppState {
-    /// With no SMTP server configured, mail is read at /dev/mailbox.
+    /// Whether /dev/mailbox exists (`STAFFROOM_DEV_MAILBOX`).
     pub fn mailbox_enabled(&self) -> bool {
-        self.settings.smtp_url.is_none()
+        self.settings.dev_mailbox
     }
 }

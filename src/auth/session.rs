@@ -14,15 +14,28 @@ use crate::error::{AppError, AppResult};
 /// Also read by the session store, which keeps the signed-in user in a column.
 pub const USER_ID_KEY: &str = "user_id";
 pub const PENDING_USER_ID_KEY: &str = "pending_user_id";
+/// Put in the state by the session store when it could not read the session (the database is
+/// away); such a state is never written back.
+pub const STORE_UNAVAILABLE_KEY: &str = "store_unavailable";
 const NEXT_KEY: &str = "next";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
 const WORKSPACE_KEY: &str = "workspace_id";
 const INVITE_RESULTS_KEY: &str = "invite_results";
 
-pub struct TypedSession(Session);
+pub struct TypedSession(Session, Option<AnonymousToken>);
+
+/// The CSRF token of a signed-out visitor, kept in a signed cookie of its own (set by the CSRF
+/// check), so that showing a form to someone signed out writes no session row.
+#[derive(Clone)]
+pub struct AnonymousToken(pub String);
 
 impl TypedSession {
+    /// Whether the session could not be read because the database is away.
+    pub fn store_unavailable(&self) -> bool {
+        self.0.contains_key(STORE_UNAVAILABLE_KEY)
+    }
+
     /// The user who passed both factors, if any.
     pub fn user_id(&self) -> AppResult<Option<UserId>> {
         self.get(USER_ID_KEY)
@@ -64,10 +77,19 @@ impl TypedSession {
         self.0.purge();
     }
 
-    /// The token every form carries in its hidden `csrf_token` field.
+    /// Whether someone is signed in, or half-way (owes the second factor).
+    pub fn has_person(&self) -> bool {
+        self.0.contains_key(USER_ID_KEY) || self.0.contains_key(PENDING_USER_ID_KEY)
+    }
+
+    /// The token every form carries in its hidden `csrf_token` field: the session's, once
+    /// someone is signed in (or half-way); before that the visitor's cookie's.
     pub fn csrf_token(&self) -> AppResult<String> {
         if let Some(token) = self.get::<String>(CSRF_KEY)? {
             return Ok(token);
+        }
+        if let (false, Some(anonymous)) = (self.has_person(), &self.1) {
+            return Ok(anonymous.0.clone());
         }
         let token = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 43);
         self.insert(CSRF_KEY, &token)?;
@@ -139,6 +161,8 @@ impl FromRequest for TypedSession {
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(TypedSession(req.get_session())))
+        use actix_web::HttpMessage;
+        let anonymous = req.extensions().get::<AnonymousToken>().cloned();
+        ready(Ok(TypedSession(req.get_session(), anonymous)))
     }
 }

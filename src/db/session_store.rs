@@ -10,7 +10,7 @@ use rand::distributions::{Alphanumeric, DistString};
 
 use super::models::sessions;
 use super::PgPool;
-use crate::auth::session::{PENDING_USER_ID_KEY, USER_ID_KEY};
+use crate::auth::session::{PENDING_USER_ID_KEY, STORE_UNAVAILABLE_KEY, USER_ID_KEY};
 use crate::domain::{token::sha256_hex, UserId};
 
 type SessionState = HashMap<String, String>;
@@ -66,10 +66,15 @@ impl SessionStore for PgSessionStore {
         let state = match loaded {
             Ok(state) => state,
             Err(e) => {
-                // The database is away: carry on without a session so that the page itself
-                // can answer 503, rather than the middleware failing the request.
-                tracing::warn!(error = %e, "session store unavailable; treating the session as empty");
-                None
+                // The database is away. Failing here would make the middleware answer an
+                // opaque 500; an empty session would sign the person out. Instead the state
+                // says the store is unavailable: signed-in pages answer 503, and the cookie is
+                // kept for when the database is back.
+                tracing::warn!(error = %e, "session store unavailable");
+                return Ok(Some(SessionState::from([(
+                    STORE_UNAVAILABLE_KEY.to_string(),
+                    "true".to_string(),
+                )])));
             }
         };
         state
@@ -79,18 +84,21 @@ impl SessionStore for PgSessionStore {
     }
 
     async fn save(&self, state: SessionState, ttl: &Duration) -> Result<SessionKey, SaveError> {
+        if state.contains_key(STORE_UNAVAILABLE_KEY) {
+            // Never write a state that stands for one that could not be read.
+            return Err(SaveError::Other(anyhow::anyhow!(
+                "session store unavailable"
+            )));
+        }
         let json = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
         let key_hash = sha256_hex(&key);
         let user = user_of(&state);
         let expires_at = expiry(ttl);
-        if let Err(e) = self
-            .blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
+        // A session that was not saved gets no cookie: the request fails instead.
+        self.blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
             .await
-        {
-            // Degrade as in `load`: the cookie then names a session that does not exist.
-            tracing::warn!(error = %e, "session store unavailable; session not saved");
-        }
+            .map_err(SaveError::Other)?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -100,6 +108,10 @@ impl SessionStore for PgSessionStore {
         state: SessionState,
         ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        if state.contains_key(STORE_UNAVAILABLE_KEY) {
+            // The real state is still in the database: leave it, and keep the cookie.
+            return Ok(session_key);
+        }
         let json =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let key_hash = sha256_hex(session_key.as_ref());

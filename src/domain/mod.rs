@@ -1,6 +1,7 @@
 //! Parsed values: a value that passed the rules has its own type, so the rest of the code
 //! cannot be handed one that did not.
 
+pub mod client_address;
 pub mod conversation_ids;
 pub mod email;
 pub mod enums;

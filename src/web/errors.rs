@@ -23,6 +23,8 @@ impl ResponseError for AppError {
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Refused(_) => StatusCode::CONFLICT,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -51,6 +53,14 @@ impl ResponseError for AppError {
                 "For your security the form could not be sent. Go back, reload the page and try again.".into(),
             ),
             AppError::Refused(reason) => ("That could not be done", reason.clone()),
+            AppError::BadRequest(why) => ("Check what you entered", (*why).to_string()),
+            AppError::Conflict(cause) => {
+                tracing::info!(error = %cause, "a change lost a race with another");
+                (
+                    "Someone else changed this at the same moment",
+                    "Go back, reload the page to see the change, and try again.".to_string(),
+                )
+            }
             AppError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "database unavailable");
                 (

@@ -57,8 +57,18 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// The address the request came from (the TCP peer: forwarded headers are not trusted).
+/// The address the request came from: the TCP peer, or behind a trusted proxy the address it
+/// forwarded for (`STAFFROOM_TRUSTED_PROXIES`).
 pub fn client_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string())
+    let Some(peer) = req.peer_addr() else {
+        return "unknown".to_string();
+    };
+    let trusted = req
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+        .map_or(&[][..], |state| &state.settings.trusted_proxies[..]);
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    crate::domain::client_address::client_address(peer.ip(), forwarded, trusted).to_string()
 }

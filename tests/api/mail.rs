@@ -48,6 +48,7 @@ async fn with_no_smtp_server_mail_is_shown_at_the_dev_mailbox_with_clickable_lin
     let smtp = SmtpServer::start().await;
     let mut settings = test_settings(&fresh_database(), smtp.port);
     settings.smtp_url = None;
+    settings.dev_mailbox = true;
     let app = spawn_with(settings, smtp).await;
     app.nhs_org();
     app.browser

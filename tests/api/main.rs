@@ -8,6 +8,7 @@ mod browser_support;
 mod cli;
 mod conversations;
 mod embedded_postgres;
+mod hardening;
 mod helpers;
 mod invitations;
 mod mail;

@@ -134,13 +134,24 @@ async fn the_session_cookie_is_http_only_and_same_site_lax_and_renewed_at_each_f
         .to_str()
         .unwrap()
         .to_string();
-    assert!(set_cookie.starts_with("staffroom="), "{set_cookie}");
+    // Signed out, only the form's token has a cookie (there is no session yet).
+    assert!(set_cookie.starts_with("staffroom_csrf="), "{set_cookie}");
     assert!(set_cookie.contains("HttpOnly"));
     assert!(set_cookie.contains("SameSite=Lax"));
     assert!(!set_cookie.contains("Secure"), "plain http in tests");
 
     let anonymous = app.browser.cookie_header();
-    app.browser.log_in(&user.email, &user.password).await;
+    let password_step = app.browser.log_in(&user.email, &user.password).await;
+    let session_cookie = password_step
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("staffroom="))
+        .expect("the session begins when the password is accepted");
+    assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
+    assert!(session_cookie.contains("SameSite=Lax"));
+    assert!(!session_cookie.contains("Secure"));
     let after_password = app.browser.cookie_header();
     app.browser
         .submit(
@@ -173,13 +184,50 @@ async fn under_https_the_cookie_is_secure_with_the_host_prefix_and_hsts_is_sent(
         .to_str()
         .unwrap()
         .to_string();
-    assert!(set_cookie.starts_with("__Host-staffroom="), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("__Host-staffroom_csrf="),
+        "{set_cookie}"
+    );
     assert!(set_cookie.contains("Secure"));
     assert!(set_cookie.contains("Path=/"));
     assert!(response
         .headers()
         .get("strict-transport-security")
         .is_some());
+
+    // The session's own cookie, once the password is accepted.
+    let csrf_cookie = set_cookie.split(';').next().unwrap().to_string();
+    let token = attribute_after(
+        &response.text().await.unwrap(),
+        "name=\"csrf_token\" value=\"",
+    )
+    .unwrap();
+    let org = app.nhs_org();
+    let amy = app.create_user(org, "amy@nhs.net");
+    let signed_in = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(bound_url(&app, "/login"))
+        .header("cookie", csrf_cookie)
+        .form(&[
+            ("email", amy.email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let session_cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("__Host-staffroom="))
+        .expect("the session cookie has the __Host- prefix");
+    assert!(session_cookie.contains("Secure") && session_cookie.contains("Path=/"));
+    assert!(session_cookie.contains("HttpOnly"));
 }
 
 fn bound_url(app: &TestApp, path: &str) -> String {

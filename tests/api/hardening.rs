@@ -1,0 +1,210 @@
+//! Hardening against faults and attacks: the database going away under a signed-in person,
+//! forwarded addresses only from trusted proxies, the development mailbox, anonymous visitors
+//! costing no session row.
+
+use crate::helpers::*;
+
+/// Stops new connections to the test's database and ends the open ones; `false` lets them in
+/// again.
+fn database_reachable(database_url: &str, reachable: bool) {
+    use diesel::RunQueryDsl;
+    let name = database_url
+        .split('/')
+        .nth(3)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let admin_url = database_url.replace(&format!("/{name}?"), "/postgres?");
+    let admin = &mut <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+    diesel::sql_query(format!(
+        "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+    ))
+    .execute(admin)
+    .unwrap();
+    if !reachable {
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .execute(admin)
+        .unwrap();
+    }
+}
+
+#[actix_web::test]
+async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_stays_signed_in() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app
+        .person(org, "amy.okonkwo@nhs.net", "Amy", "Okonkwo")
+        .await;
+    assert_eq!(amy.browser.get("/").await.status, 200);
+    let cookie = amy.browser.cookie_header();
+
+    database_reachable(&app.database_url, false);
+    for path in ["/", "/workspaces", "/organisations"] {
+        let page = amy.browser.get(path).await;
+        assert_eq!(page.status, 503, "{path}: {}", page.body);
+        assert!(page.body.contains("Sorry, the service is unavailable"));
+        assert!(
+            page.headers.get("set-cookie").is_none(),
+            "no new session is handed out while the store is away"
+        );
+    }
+    database_reachable(&app.database_url, true);
+
+    let home = amy.browser.get("/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Amy"));
+    assert_eq!(amy.browser.cookie_header(), cookie, "the same session");
+}
+
+#[actix_web::test]
+async fn the_dev_mailbox_is_not_served_when_it_is_off_even_without_smtp() {
+    let smtp = SmtpServer::start().await;
+    let mut settings = test_settings(&fresh_database(), smtp.port);
+    settings.smtp_url = None;
+    settings.dev_mailbox = false;
+    let app = spawn_with(settings, smtp).await;
+    app.nhs_org();
+    app.browser
+        .sign_up("Dave", "Patel", "dave@nhs.net", PASSWORD)
+        .await;
+
+    let mailbox = app.browser.get("/dev/mailbox").await;
+
+    assert_eq!(mailbox.status, 404);
+    assert!(!mailbox.body.contains("/verify/"));
+}
+
+/// The address the latest sign-in event recorded.
+fn last_sign_in_address(app: &TestApp) -> String {
+    app.text(
+        "SELECT coalesce(ip_address, '') FROM audit_events
+          WHERE action = 'password_accepted' ORDER BY id DESC LIMIT 1",
+    )
+}
+
+#[actix_web::test]
+async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    let smtp = SmtpServer::start().await;
+    let mut settings = test_settings(&fresh_database(), smtp.port);
+    settings.trusted_proxies =
+        staffroom::domain::client_address::IpRange::parse_list("127.0.0.1").unwrap();
+    let app = spawn_with(settings, smtp).await;
+    let org = app.nhs_org();
+    let amy = app.create_user(org, "amy.okonkwo@nhs.net");
+    let login = |forwarded: &'static str| {
+        let browser = app.new_browser();
+        let email = amy.email.clone();
+        async move {
+            let csrf = browser.csrf().await;
+            browser
+                .client
+                .post(format!("{}/login", browser.base_url))
+                .header("x-forwarded-for", forwarded)
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", PASSWORD),
+                    ("csrf_token", csrf.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+
+    // The test talks to the app from 127.0.0.1, a trusted proxy here: the right-most hop that
+    // is not a proxy is the client; what the client wrote further left is not believed.
+    assert_eq!(login("6.6.6.6, 198.51.100.7").await, 303);
+    assert_eq!(last_sign_in_address(&app), "198.51.100.7");
+
+    // Without trusted proxies the header is ignored.
+    let plain = spawn_app().await;
+    let org = plain.nhs_org();
+    let kim = plain.create_user(org, "kim.lee@nhs.net");
+    let browser = plain.new_browser();
+    let csrf = browser.csrf().await;
+    let status = browser
+        .client
+        .post(format!("{}/login", browser.base_url))
+        .header("x-forwarded-for", "198.51.100.7")
+        .form(&[
+            ("email", kim.email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 303);
+    assert_eq!(last_sign_in_address(&plain), "127.0.0.1");
+}
+
+#[actix_web::test]
+async fn a_signed_out_visitor_costs_no_session_row_and_their_forms_still_work() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.create_user(org, "amy.okonkwo@nhs.net");
+
+    for _ in 0..20 {
+        let visitor = app.new_browser();
+        for path in ["/login", "/signup", "/password/forgot", "/"] {
+            let page = visitor.get(path).await;
+            assert!(page.status == 200 || page.status == 303, "{path}");
+        }
+    }
+    assert_eq!(app.count("SELECT count(*) FROM sessions"), 0);
+
+    // The sign-in form's token travels in a signed cookie of its own: a token from another
+    // visitor, or a forged cookie, is refused.
+    let visitor = app.new_browser();
+    let page = visitor.get("/login").await;
+    let token = page.csrf();
+    let stranger = app.new_browser();
+    let refused = stranger
+        .post_raw(
+            "/login",
+            &[
+                ("email", &amy.email),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    let forged = app
+        .new_browser()
+        .client
+        .post(format!("{}/login", app.base_url))
+        .header("cookie", format!("staffroom_csrf={token}"))
+        .form(&[
+            ("email", amy.email.as_str()),
+            ("password", PASSWORD),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let accepted = visitor
+        .post_raw(
+            "/login",
+            &[
+                ("email", &amy.email),
+                ("password", PASSWORD),
+                ("csrf_token", &token),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, 303, "{}", accepted.body);
+    assert_eq!(
+        app.count("SELECT count(*) FROM sessions"),
+        1,
+        "a session begins when the password is accepted"
+    );
+}
