@@ -20,7 +20,7 @@ use crate::domain::{
     AuditAction, EmailAddress, Invitee, OrganisationId, PersonName, UserId, WorkspaceId,
     WorkspaceRole,
 };
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A roster larger than this is split by the trust before import.
 pub const MAX_ROWS: usize = 5000;
@@ -348,7 +348,7 @@ fn imported_message(message: &str) -> String {
 }
 
 /// Runs the import and rolls it back: the preview shows exactly what importing would do.
-pub fn preview(
+fn preview(
     conn: &mut PgConnection,
     base_url: &str,
     actor: &Actor,
@@ -394,7 +394,7 @@ pub fn invitable(
     let profile = roster_profiles::unlinked(conn, org.id, "", i64::MAX)?
         .into_iter()
         .find(|p| p.id == profile)
-        .ok_or(crate::error::AppError::NotFound)?;
+        .ok_or(AppError::NotFound)?;
     let mut open_to_admin = Vec::new();
     for listed in workspaces::listed_in(conn, org.id)? {
         let access = permissions::workspace(conn, user, listed.workspace.id)?;
