@@ -189,7 +189,7 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
         Decision::Done(Account::Existing { user, .. }) => {
             eprintln!(
                 "{} already has an account; adding it to {}",
-                user.email, org.name
+                parsed.email, org.name
             );
             Ok(user.id)
         }
