@@ -9,12 +9,11 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 use crate::db::embedded::{EmbeddedPostgres, Options};
 use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::{organisations, roles, tokens, users};
+use crate::db::models::organisations;
 use crate::db::{self, PgPool};
-use crate::domain::{
-    EmailAddress, OrganisationId, Password, PersonName, Token, TokenPurpose, UserId,
-};
-use crate::mail::{self, messages};
+use crate::domain::{EmailAddress, OrganisationId, Password, PersonName, UserId};
+use crate::services::accounts::{self, Account};
+use crate::services::{self, roster, Actor, Decision};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -172,98 +171,51 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
         }
         None => None,
     };
+    let parsed = accounts::CommandLineAccount {
+        email,
+        first_name,
+        surname,
+        password_hash,
+        trust_admin: account.trust_admin,
+    };
     let conn = &mut *pool.get()?;
     let org = organisations::find(conn, account.org).context("no organisation with that id")?;
-    let domains = organisations::domains(conn, org.id)?;
-    if !domains.iter().any(|d| email.is_in_domain(d)) {
-        bail!(
-            "{} is not in the organisation's domains ({})",
-            email,
-            domains.join(", ")
-        );
+    let decision = services::decide_on(conn, |conn| {
+        accounts::create_from_command_line(conn, base_url, &org, &parsed)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match decision {
+        Decision::Done(Account::Created(user)) => Ok(user.id),
+        Decision::Done(Account::Existing { user, .. }) => {
+            eprintln!(
+                "{} already has an account; adding it to {}",
+                parsed.email, org.name
+            );
+            Ok(user.id)
+        }
+        Decision::Refused(reason) => bail!(reason),
     }
-    let id = diesel::Connection::transaction(conn, |conn| -> anyhow::Result<UserId> {
-        let user = match users::find_by_email(conn, &email)? {
-            Some(existing) => {
-                eprintln!("{email} already has an account; adding it to {}", org.name);
-                existing
-            }
-            None => users::insert(
-                conn,
-                &users::NewUser {
-                    id: UserId::new(),
-                    email: email.as_str(),
-                    first_name: first_name.as_str(),
-                    surname: surname.as_str(),
-                    password_hash: password_hash.as_deref(),
-                    email_verified_at: password_hash.as_ref().map(|_| chrono::Utc::now()),
-                    medical_secretary: false,
-                    imported: false,
-                },
-            )?,
-        };
-        organisations::add_member(conn, org.id, user.id)?;
-        if account.trust_admin {
-            let role = roles::trust_administrator(conn, org.id)?;
-            if !roles::organisation_wide_of(conn, org.id, user.id)?
-                .iter()
-                .any(|r| r.id == role.id)
-            {
-                roles::assign_organisation_wide(conn, &role, user.id, None)?;
-            }
-        }
-        if user.password_hash.is_none() {
-            let token = Token::generate();
-            tokens::issue(
-                conn,
-                TokenPurpose::VerifyEmail,
-                Some(user.id),
-                &token.hash(),
-                chrono::Duration::hours(24),
-            )?;
-            let message = messages::SetPassword {
-                first_name: user.first_name.clone(),
-                organisation: org.name.clone(),
-                link: format!("{base_url}/verify/{}", token.plain()),
-            };
-            mail::enqueue(conn, &user.email, &message).map_err(|e| anyhow::anyhow!("{e}"))?;
-        }
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::AccountCreated, None)
-                .target(user.id)
-                .organisation(org.id)
-                .detail(if account.trust_admin {
-                    "command line, trust administrator"
-                } else {
-                    "command line"
-                }),
-        )?;
-        Ok(user.id)
-    })?;
-    Ok(id)
 }
 
-/// The same import as the web page's (`web::admin::roster::import`), by the command line.
+/// The same import as the web page's (`services::roster::import`), by the command line.
 pub fn import_users(
     pool: &PgPool,
     base_url: &str,
     org: OrganisationId,
     file: &std::path::Path,
-) -> anyhow::Result<crate::web::admin::roster::Report> {
+) -> anyhow::Result<roster::Report> {
     let csv = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
     let conn = &mut *pool.get()?;
     let org = organisations::find(conn, org).context("no organisation with that id")?;
-    let actor = crate::web::admin::accounts::Actor {
-        user: None,
-        ip: None,
-    };
-    let outcome = diesel::Connection::transaction(conn, |conn| {
-        crate::web::admin::roster::import(conn, base_url, &org, &csv, &actor)
+    let decision = services::decide_on(conn, |conn| {
+        roster::import(conn, base_url, &Actor::system(), &org, &csv)
     })
     .map_err(|e| anyhow::anyhow!("{e}"))?;
-    outcome.map_err(|message| anyhow::anyhow!(message))
+    match decision {
+        Decision::Done(report) => Ok(report),
+        Decision::Refused(message) => bail!(message),
+    }
 }
 
 pub fn read_password_from_stdin() -> anyhow::Result<String> {

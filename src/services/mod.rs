@@ -2,10 +2,13 @@
 //! functions on a connection, called inside one transaction by the web handlers, the command
 //! line and housekeeping alike. Nothing here knows about HTTP.
 
+pub mod accounts;
 pub mod invitations;
 pub mod join_links;
 pub mod membership;
 pub mod organisations;
+pub mod roles;
+pub mod roster;
 pub mod workspaces;
 
 use diesel::PgConnection;

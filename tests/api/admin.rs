@@ -973,6 +973,10 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
         .browser
         .get(&admin(org, "audit.csv?action=account_created"))
         .await;
+    let unknown = tara
+        .browser
+        .get(&admin(org, "audit?action=no_such_action"))
+        .await;
 
     // Assert
     assert_eq!(all.status, 200);
@@ -981,8 +985,13 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
         .contains("Tara Adeyemi created the account for Kim Lee"));
     assert!(all.body.contains("127.0.0.1"));
     assert!(
-        all.body.contains("password_accepted"),
-        "members' sign-ins are listed"
+        all.body.contains("Password accepted</td>"),
+        "members' sign-ins are listed, in words"
+    );
+    assert!(
+        all.body
+            .contains("<option value=\"account_created\">Account created</option>"),
+        "the filter shows the words and keeps the code"
     );
     assert!(!all.body.contains("eve@riverside.example"));
     assert!(
@@ -992,7 +1001,10 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
     assert!(filtered
         .body
         .contains("Tara Adeyemi created the account for Kim Lee"));
-    assert!(!filtered.body.contains("password_accepted</td>"));
+    assert!(!filtered.body.contains("Password accepted</td>"));
+    assert!(filtered
+        .body
+        .contains("<option value=\"account_created\" selected>Account created</option>"));
     assert_eq!(
         csv.headers["content-type"].to_str().unwrap(),
         "text/csv; charset=utf-8"
@@ -1002,9 +1014,10 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
         .starts_with("time,actor,action,target,workspace,address,detail\r\n"));
     assert!(csv
         .body
-        .contains("\"Tara Adeyemi\",\"account_created\",\"Kim Lee\""));
+        .contains("\"Tara Adeyemi\",\"Account created\",\"Kim Lee\""));
     // Kim's account, and Tara's own made on the command line (no actor).
     assert_eq!(csv.body.lines().count(), 3);
+    assert_eq!(unknown.status, 200, "an unknown action is no filter");
 }
 
 #[actix_web::test]

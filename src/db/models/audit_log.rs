@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz, Uuid as SqlUuid};
 
-use crate::domain::OrganisationId;
+use crate::domain::{AuditAction, OrganisationId};
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct LogLine {
@@ -14,7 +14,7 @@ pub struct LogLine {
     #[diesel(sql_type = Timestamptz)]
     pub occurred_at: DateTime<Utc>,
     #[diesel(sql_type = Text)]
-    pub action: String,
+    pub action: AuditAction,
     #[diesel(sql_type = Text)]
     pub actor: String,
     #[diesel(sql_type = Text)]
@@ -27,10 +27,10 @@ pub struct LogLine {
     pub detail: String,
 }
 
-/// What the audit page is narrowed to; empty strings mean "any".
+/// What the audit page is narrowed to; `None` and empty strings mean "any".
 #[derive(Debug, Clone, Default)]
 pub struct LogFilter {
-    pub action: String,
+    pub action: Option<AuditAction>,
     /// Part of the actor's or the target's name or email.
     pub person: String,
 }
@@ -79,7 +79,7 @@ pub fn lines(
          ORDER BY e.id DESC LIMIT $4 OFFSET $5"
     ))
     .bind::<SqlUuid, _>(org)
-    .bind::<Text, _>(filter.action.trim())
+    .bind::<Text, _>(filter.action.map_or("", AuditAction::code))
     .bind::<Text, _>(person)
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(offset)
@@ -89,11 +89,11 @@ pub fn lines(
 #[derive(QueryableByName)]
 struct Action {
     #[diesel(sql_type = Text)]
-    action: String,
+    action: AuditAction,
 }
 
 /// The kinds of event the organisation's log holds, for the filter.
-pub fn actions(conn: &mut PgConnection, org: OrganisationId) -> QueryResult<Vec<String>> {
+pub fn actions(conn: &mut PgConnection, org: OrganisationId) -> QueryResult<Vec<AuditAction>> {
     let found: Vec<Action> = diesel::sql_query(format!(
         "SELECT DISTINCT e.action FROM audit_events e WHERE {IN_ORGANISATION} ORDER BY e.action"
     ))

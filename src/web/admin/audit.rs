@@ -1,6 +1,7 @@
 //! `GET /organisations/{org_id}/admin/audit?action=&person=&page=`: every event about the
 //! organisation, its workspaces and its people (actor, action, target, workspace, time,
-//! address), newest first, filterable; `.../audit.csv` downloads the filtered log.
+//! address), newest first, filterable; `.../audit.csv` downloads the filtered log. Both say what
+//! happened in words (`AuditAction::words`); the filter keeps the action's code in the query.
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
@@ -8,11 +9,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{csv_field, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::db::models::audit_log::{self, LogFilter, LogLine};
-use crate::domain::OrganisationId;
+use crate::domain::{AuditAction, OrganisationId};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
 const PAGE_SIZE: i64 = 50;
@@ -28,26 +29,27 @@ pub struct AuditQuery {
 }
 
 impl AuditQuery {
+    /// An action the log does not know is no filter at all.
     fn filter(&self) -> LogFilter {
         LogFilter {
-            action: self.action.trim().to_string(),
+            action: AuditAction::parse(self.action.trim()).ok(),
             person: self.person.trim().chars().take(200).collect(),
         }
     }
+}
 
-    fn href(&self, org: OrganisationId, path: &str, page: Option<i64>) -> String {
-        let mut pairs = vec![
-            ("action", self.action.clone()),
-            ("person", self.person.clone()),
-        ];
-        if let Some(page) = page {
-            pairs.push(("page", page.to_string()));
-        }
-        format!(
-            "/organisations/{org}/admin/{path}?{}",
-            serde_urlencoded::to_string(pairs).unwrap_or_default()
-        )
+/// The page (or the download) of the log with the same filter.
+fn href(filter: &LogFilter, org: OrganisationId, path: &str, page: Option<i64>) -> String {
+    let action = filter.action.map_or("", AuditAction::code);
+    let mut pairs = vec![("action", action), ("person", &filter.person)];
+    let page = page.map(|p| p.to_string());
+    if let Some(page) = &page {
+        pairs.push(("page", page));
     }
+    format!(
+        "/organisations/{org}/admin/{path}?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
 }
 
 #[derive(Template)]
@@ -56,8 +58,9 @@ struct AuditPage {
     layout: Layout,
     nav: AdminNav,
     lines: Vec<LogLine>,
-    actions: Vec<String>,
-    action: String,
+    /// The actions the log holds, by their words.
+    actions: Vec<AuditAction>,
+    action: Option<AuditAction>,
     person: String,
     page: i64,
     previous_href: Option<String>,
@@ -66,73 +69,66 @@ struct AuditPage {
 }
 
 pub async fn audit_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id, query) = (
-        current.user.clone(),
-        org_id.into_inner(),
-        query.into_inner(),
-    );
+    let org_id = org_id.into_inner();
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let filter = query.filter();
-    let (nav, mut lines, actions) = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::view_audit(conn, &user, org_id)?;
-        let nav = AdminNav::load(conn, &org, &user, "audit")?;
-        // One more than a page says whether there is a next one.
-        let lines = audit_log::lines(conn, org.id, &filter, PAGE_SIZE + 1, (page - 1) * PAGE_SIZE)?;
-        Ok((nav, lines, audit_log::actions(conn, org.id)?))
-    })
-    .await?;
+    let wanted = filter.clone();
+    let found = signed
+        .page(move |conn, frame| {
+            let org = permissions::view_audit(conn, &frame.user, org_id)?;
+            let nav = AdminNav::load(conn, &org, &frame.user, "audit")?;
+            // One more than a page says whether there is a next one.
+            let offset = (page - 1) * PAGE_SIZE;
+            let lines = audit_log::lines(conn, org.id, &wanted, PAGE_SIZE + 1, offset)?;
+            Ok((nav, lines, audit_log::actions(conn, org.id)?))
+        })
+        .await?;
+    let (nav, mut lines, mut actions) = found.data;
     let more = lines.len() as i64 > PAGE_SIZE;
     lines.truncate(PAGE_SIZE as usize);
+    actions.sort_by_key(|a| a.words());
     crate::web::render(&AuditPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        layout: found.layout,
         nav,
         lines,
         actions,
-        previous_href: (page > 1).then(|| query.href(org_id, "audit", Some(page - 1))),
-        next_href: more.then(|| query.href(org_id, "audit", Some(page + 1))),
-        csv_href: query.href(org_id, "audit.csv", None),
-        action: query.action,
-        person: query.person,
+        previous_href: (page > 1).then(|| href(&filter, org_id, "audit", Some(page - 1))),
+        next_href: more.then(|| href(&filter, org_id, "audit", Some(page + 1))),
+        csv_href: href(&filter, org_id, "audit.csv", None),
+        action: filter.action,
+        person: query.into_inner().person,
         page,
     })
 }
 
 pub async fn audit_csv(
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let filter = query.filter();
-    let lines = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::view_audit(conn, &user, org_id)?;
-        Ok(audit_log::lines(conn, org.id, &filter, CSV_ROWS, 0)?)
-    })
-    .await?;
+    let (org_id, filter) = (org_id.into_inner(), query.filter());
+    let lines = signed
+        .read(move |conn, user| {
+            let org = permissions::view_audit(conn, user, org_id)?;
+            Ok(audit_log::lines(conn, org.id, &filter, CSV_ROWS, 0)?)
+        })
+        .await?;
     let mut csv = String::from("time,actor,action,target,workspace,address,detail\r\n");
     for l in &lines {
-        let row = [
-            l.occurred_at.to_rfc3339(),
-            l.actor.clone(),
-            l.action.clone(),
-            l.target.clone(),
-            l.workspace.clone(),
-            l.ip_address.clone(),
-            l.detail.clone(),
+        let row: [&str; 7] = [
+            &l.occurred_at.to_rfc3339(),
+            &l.actor,
+            l.action.words(),
+            &l.target,
+            &l.workspace,
+            &l.ip_address,
+            &l.detail,
         ];
-        csv.push_str(
-            &row.iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        csv.push_str(&row.map(csv_field).join(","));
         csv.push_str("\r\n");
     }
     Ok(HttpResponse::Ok()

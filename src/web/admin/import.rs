@@ -1,20 +1,20 @@
 //! `GET/POST /organisations/{org_id}/admin/import`: a CSV of rostered medics (multipart field
 //! `file`, header first_name,surname,email[,grade]). "Preview" (`action=preview`) shows what
 //! importing would do and changes nothing; "Import" (the default) imports and shows the
-//! row-by-row report. The import itself is `roster::import`, shared with the command line.
+//! row-by-row report. The import itself is `services::roster`, shared with the command line.
 
 use actix_multipart::Multipart;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use futures_util::StreamExt;
 
-use super::accounts::Actor;
-use super::roster::{self, Report};
 use super::AdminNav;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::roster::{self, Report, RowOutcome, Upload};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -34,37 +34,72 @@ struct ImportPage {
     csv: String,
 }
 
+/// The NHS tag colour of a row's outcome in the report.
+trait Tag {
+    fn tag(self) -> &'static str;
+}
+
+impl Tag for RowOutcome {
+    fn tag(self) -> &'static str {
+        match self {
+            RowOutcome::Created => "nhsuk-tag--green",
+            RowOutcome::AlreadyThere => "nhsuk-tag--grey",
+            RowOutcome::Refused => "nhsuk-tag--red",
+        }
+    }
+}
+
+/// What the page shows below the form: a preview (with its file, for the "Import" button) or
+/// the report of an import.
+#[derive(Default)]
+struct Shown {
+    report: Option<Report>,
+    previewed: bool,
+    csv: String,
+}
+
+async fn render(
+    signed: &Signed,
+    org_id: OrganisationId,
+    errors: FormErrors,
+    shown: Shown,
+) -> AppResult<HttpResponse> {
+    let page = signed
+        .page(move |conn, frame| {
+            let org = permissions::import_users(conn, &frame.user, org_id)?;
+            AdminNav::load(conn, &org, &frame.user, "import")
+        })
+        .await?;
+    crate::web::render_with(
+        errors.status(),
+        &ImportPage {
+            layout: page.layout,
+            nav: page.data,
+            errors,
+            report: shown.report,
+            previewed: shown.previewed,
+            csv: shown.csv,
+        },
+    )
+}
+
 pub async fn import_form(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let nav = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::import_users(conn, &user, org_id)?;
-        AdminNav::load(conn, &org, &user, "import")
-    })
-    .await?;
-    crate::web::render(&ImportPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        nav,
-        errors: FormErrors::default(),
-        report: None,
-        previewed: false,
-        csv: String::new(),
-    })
+    let errors = FormErrors::default();
+    render(&signed, org_id.into_inner(), errors, Shown::default()).await
 }
 
 /// The form's fields: the file (or the previewed text) and the button pressed.
 #[derive(Default)]
-struct Upload {
+struct Fields {
     csv: Option<Vec<u8>>,
     action: String,
 }
 
-async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
-    let mut upload = Upload::default();
+async fn read_upload(mut payload: Multipart) -> Result<Fields, String> {
+    let mut upload = Fields::default();
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| format!("The upload could not be read: {e}"))?;
         let name = field.name().unwrap_or_default().to_string();
@@ -85,34 +120,17 @@ async fn read_upload(mut payload: Multipart) -> Result<Upload, String> {
     Ok(upload)
 }
 
-pub async fn import(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
-    payload: Multipart,
-) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    // Check the right before reading the upload, so strangers learn nothing.
-    let nav = {
-        let user = user.clone();
-        crate::db::run(&state.pool, move |conn| {
-            let org = permissions::import_users(conn, &user, org_id)?;
-            AdminNav::load(conn, &org, &user, "import")
-        })
-        .await?
-    };
-    // The CSRF middleware checked the token in the query string: it does not read uploads.
-    let upload = read_upload(payload).await;
-    let mut errors = FormErrors::default();
-    let text = match upload {
-        Ok(Upload {
+/// The file as text (or why it cannot be read), and which button was pressed.
+fn parse(upload: Result<Fields, String>, errors: &mut FormErrors) -> Option<Upload> {
+    match upload {
+        Ok(Fields {
             csv: Some(bytes),
             action,
-            ..
         }) => match String::from_utf8(bytes) {
-            Ok(text) => Some((text, action == "preview")),
+            Ok(csv) => Some(Upload {
+                csv,
+                preview: action == "preview",
+            }),
             Err(_) => {
                 errors.add("file", "The file must be a CSV saved as UTF-8 text");
                 None
@@ -126,71 +144,51 @@ pub async fn import(
             errors.add("file", message);
             None
         }
-    };
-    let Some((text, preview)) = text else {
-        return render(&session, &current, nav, errors, None, false, String::new());
-    };
-    let (ip, base_url, csv) = (
-        crate::web::client_ip(&req),
-        state.settings.base_url.clone(),
-        text.clone(),
-    );
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        let org = permissions::import_users(conn, &user, org_id)?;
-        let actor = Actor {
-            user: Some(&user),
-            ip: Some(ip),
-        };
-        if preview {
-            roster::preview(conn, &base_url, &org, &csv, &actor)
-        } else {
-            roster::import(conn, &base_url, &org, &csv, &actor)
-        }
-    })
-    .await?;
-    match outcome {
-        Ok(report) => {
-            if !preview {
-                session.set_flash(&format!("Import finished: {}.", report.summary()))?;
-                // The report is shown at once: it is this response, not a page to come back to.
-                let layout = Layout::signed_in(&session, &current.user, &current.nav)?;
-                return crate::web::render(&ImportPage {
-                    layout,
-                    nav,
-                    errors,
-                    report: Some(report),
-                    previewed: false,
-                    csv: String::new(),
-                });
-            }
-            render(&session, &current, nav, errors, Some(report), true, text)
-        }
-        Err(message) => {
-            errors.add("file", message);
-            render(&session, &current, nav, errors, None, false, String::new())
-        }
     }
 }
 
-fn render(
-    session: &TypedSession,
-    current: &CurrentUser,
-    nav: AdminNav,
-    errors: FormErrors,
-    report: Option<Report>,
-    previewed: bool,
-    csv: String,
+pub async fn import(
+    signed: Signed,
+    org_id: web::Path<OrganisationId>,
+    payload: Multipart,
 ) -> AppResult<HttpResponse> {
-    let status = errors.status();
-    crate::web::render_with(
-        status,
-        &ImportPage {
-            layout: Layout::signed_in(session, &current.user, &current.nav)?,
-            nav,
-            errors,
-            report,
-            previewed,
+    let org_id = org_id.into_inner();
+    // Check the right before reading the upload, so strangers learn nothing.
+    signed
+        .read(move |conn, user| permissions::import_users(conn, user, org_id).map(drop))
+        .await?;
+    // The CSRF middleware checked the token in the query string: it does not read uploads.
+    let mut errors = FormErrors::default();
+    let Some(upload) = parse(read_upload(payload).await, &mut errors) else {
+        return render(&signed, org_id, errors, Shown::default()).await;
+    };
+    let (preview, csv) = (upload.preview, upload.csv.clone());
+    let (base_url, ip) = (signed.base_url(), signed.ip.clone());
+    let decision = signed
+        .decide(move |conn, user| {
+            roster::upload(conn, &base_url, &Actor::person(user, &ip), org_id, &upload)
+        })
+        .await?;
+    let shown = match decision {
+        Decision::Done(report) if preview => Shown {
+            report: Some(report),
+            previewed: true,
             csv,
         },
-    )
+        Decision::Done(report) => {
+            // The report is shown at once: it is this response, not a page to come back to.
+            signed
+                .session
+                .set_flash(&format!("Import finished: {}.", report.summary()))?;
+            Shown {
+                report: Some(report),
+                ..Shown::default()
+            }
+        }
+        Decision::Refused(message) => {
+            errors.add("file", message);
+            Shown::default()
+        }
+    };
+    render(&signed, org_id, errors, shown).await
 }

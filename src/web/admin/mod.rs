@@ -4,14 +4,12 @@
 //! Everyone else gets 404, like an organisation that does not exist.
 
 pub mod account_actions;
-pub mod accounts;
 pub mod audit;
 pub mod import;
 pub mod merge;
 pub mod new_user;
 pub mod profile_invite;
 pub mod roles;
-pub mod roster;
 pub mod user;
 pub mod user_roles;
 pub mod users;

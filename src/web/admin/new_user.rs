@@ -3,17 +3,17 @@
 //! password, then opens the Roles tab. "Medical secretary" can only be set here. An address
 //! that already has an account refers to it instead of creating another.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::accounts::{self, Actor, Newcomer, Outcome};
 use super::{user_path, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::domain::{DomainError, EmailAddress, OrganisationId, PersonName};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::accounts::{self, Account, Newcomer};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -42,92 +42,96 @@ struct NewUserPage {
     form: NewUserForm,
 }
 
-pub async fn new_user_form(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
+async fn render(
+    signed: &Signed,
+    org_id: OrganisationId,
+    errors: FormErrors,
+    form: NewUserForm,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let nav = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::administer_users(conn, &user, org_id)?;
-        AdminNav::load(conn, &org, &user, "users")
-    })
-    .await?;
-    crate::web::render(&NewUserPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        nav,
-        errors: FormErrors::default(),
-        form: NewUserForm::default(),
-    })
+    let page = signed
+        .page(move |conn, frame| {
+            let org = permissions::administer_users(conn, &frame.user, org_id)?;
+            AdminNav::load(conn, &org, &frame.user, "users")
+        })
+        .await?;
+    crate::web::render_with(
+        errors.status(),
+        &NewUserPage {
+            layout: page.layout,
+            nav: page.data,
+            errors,
+            form,
+        },
+    )
 }
 
-pub async fn create(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+pub async fn new_user_form(
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
-    form: web::Form<NewUserForm>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id, form) = (current.user.clone(), org_id.into_inner(), form.into_inner());
-    let ip = crate::web::client_ip(&req);
-    let base_url = state.settings.base_url.clone();
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        let org = permissions::administer_users(conn, &user, org_id)?;
-        let mut errors = FormErrors::default();
+    let form = NewUserForm::default();
+    render(&signed, org_id.into_inner(), FormErrors::default(), form).await
+}
+
+impl NewUserForm {
+    /// The form's own rules; whether the organisation admits the address is the service's.
+    fn parse(&self, errors: &mut FormErrors) -> Option<Newcomer> {
         let first_name = errors.check(
             "first_name",
-            PersonName::parse(&form.first_name, "first name").map_err(about_them),
+            PersonName::parse(&self.first_name, "first name").map_err(about_them),
         );
         let surname = errors.check(
             "surname",
-            PersonName::parse(&form.surname, "surname").map_err(about_them),
+            PersonName::parse(&self.surname, "surname").map_err(about_them),
         );
-        let email = errors.check("email", EmailAddress::parse(&form.email));
-        if let Some(email) = &email {
-            if !accounts::admits(conn, &org, email)? {
-                errors.add(
-                    "email",
-                    format!("{email} is not in the organisation's email domains"),
-                );
-            }
-        }
-        let (Some(first_name), Some(surname), Some(email), true) =
-            (first_name, surname, email, errors.is_empty())
-        else {
-            let nav = AdminNav::load(conn, &org, &user, "users")?;
-            return Ok(Err((nav, errors, form)));
-        };
-        let newcomer = Newcomer {
-            first_name,
-            surname,
-            email,
-            medical_secretary: form.medical_secretary(),
+        let email = errors.check("email", EmailAddress::parse(&self.email));
+        Some(Newcomer {
+            first_name: first_name?,
+            surname: surname?,
+            email: email?,
+            medical_secretary: self.medical_secretary(),
             imported: false,
-        };
-        let actor = Actor {
-            user: Some(&user),
-            ip: Some(ip),
-        };
-        let outcome = accounts::create_or_refer(conn, &base_url, &org, &newcomer, &actor)?;
-        Ok(Ok((org.id, outcome)))
-    })
-    .await?;
-    match outcome {
-        Ok((org_id, Outcome::Created(created))) => {
-            session.set_flash(&format!(
+        })
+    }
+}
+
+pub async fn create(
+    signed: Signed,
+    org_id: web::Path<OrganisationId>,
+    form: web::Form<NewUserForm>,
+) -> AppResult<HttpResponse> {
+    let (org_id, form) = (org_id.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(newcomer) = form.parse(&mut errors) {
+        let (base_url, ip) = (signed.base_url(), signed.ip.clone());
+        let decision = signed
+            .decide(move |conn, user| {
+                let actor = Actor::person(user, &ip);
+                accounts::add(conn, &base_url, &actor, org_id, &newcomer)
+            })
+            .await?;
+        match decision {
+            Decision::Done(account) => return added(&signed, org_id, account),
+            // The only refusal: the address is outside the organisation's domains.
+            Decision::Refused(reason) => errors.add("email", reason),
+        }
+    }
+    render(&signed, org_id, errors, form).await
+}
+
+/// To the new account's Roles tab, or to the existing account's page.
+fn added(signed: &Signed, org_id: OrganisationId, account: Account) -> AppResult<HttpResponse> {
+    match account {
+        Account::Created(created) => signed.done(
+            &format!(
                 "Account created for {}. We have emailed {} a link, valid for 24 hours, to confirm the address and choose a password.",
                 created.full_name(),
                 created.email
-            ))?;
-            Ok(crate::web::see_other(&format!(
-                "{}/roles",
-                user_path(org_id, created.id)
-            )))
-        }
-        Ok((org_id, Outcome::Existing { user, joined })) => {
-            session.set_flash(&if joined {
+            ),
+            &format!("{}/roles", user_path(org_id, created.id)),
+        ),
+        Account::Existing { user, joined } => signed.done(
+            &if joined {
                 format!(
                     "{} already has an account, {}: it is now in this organisation.",
                     user.email,
@@ -139,17 +143,8 @@ pub async fn create(
                     user.email,
                     user.full_name()
                 )
-            })?;
-            Ok(crate::web::see_other(&user_path(org_id, user.id)))
-        }
-        Err((nav, errors, form)) => crate::web::render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &NewUserPage {
-                layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-                nav,
-                errors,
-                form,
             },
+            &user_path(org_id, user.id),
         ),
     }
 }

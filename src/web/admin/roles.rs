@@ -2,19 +2,19 @@
 //! and how many hold each; "Trust administrator" is built in and has them all. `POST` creates
 //! another (name, and a checkbox per permission).
 
-use crate::domain::AuditAction;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use super::AdminNav;
-use crate::auth::{permissions, CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
+use crate::auth::permissions;
 use crate::db::models::roles::{self, Permissions, Role};
+use crate::db::models::users::User;
 use crate::domain::OrganisationId;
-use crate::error::AppResult;
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::services::roles::{self as role_service, NewRole};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -86,7 +86,7 @@ struct RolesPage {
 
 fn load(
     conn: &mut diesel::PgConnection,
-    user: &crate::db::models::users::User,
+    user: &User,
     org_id: OrganisationId,
 ) -> AppResult<(AdminNav, Vec<RoleRow>, bool)> {
     let org = permissions::see_roles(conn, user, org_id)?;
@@ -106,93 +106,89 @@ fn load(
     Ok((nav, rows, may_create))
 }
 
-pub async fn roles_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
+/// The page; answering the create form (`answering`), for those who may create roles only.
+async fn render(
+    signed: &Signed,
+    org_id: OrganisationId,
+    answering: bool,
+    errors: FormErrors,
+    form: RoleForm,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let (nav, rows, may_create) =
-        crate::db::run(&state.pool, move |conn| load(conn, &user, org_id)).await?;
-    crate::web::render(&RolesPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        nav,
-        rows,
-        may_create,
-        errors: FormErrors::default(),
-        form: RoleForm::default(),
-    })
+    let page = signed
+        .page(move |conn, frame| load(conn, &frame.user, org_id))
+        .await?;
+    let (nav, rows, may_create) = page.data;
+    if answering && !may_create {
+        return Err(AppError::NotFound);
+    }
+    crate::web::render_with(
+        errors.status(),
+        &RolesPage {
+            layout: page.layout,
+            nav,
+            rows,
+            may_create,
+            errors,
+            form,
+        },
+    )
 }
 
-pub async fn create(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+pub async fn roles_page(
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
-    form: web::Form<RoleForm>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id, form) = (current.user.clone(), org_id.into_inner(), form.into_inner());
-    let ip = crate::web::client_ip(&req);
-    let refused = crate::db::transaction(&state.pool, move |conn| {
-        let org = permissions::administer_roles(conn, &user, org_id)?;
-        let mut errors = FormErrors::default();
-        let name = form.name.trim();
+    let form = RoleForm::default();
+    render(
+        &signed,
+        org_id.into_inner(),
+        false,
+        FormErrors::default(),
+        form,
+    )
+    .await
+}
+
+impl RoleForm {
+    /// The name's own rules; its uniqueness in the organisation is the service's.
+    fn parse(&self, errors: &mut FormErrors) -> Option<NewRole> {
+        let name = self.name.trim();
         if name.is_empty() {
             errors.add("name", "Enter a name for the role");
         } else if name.chars().count() > 100 || name.chars().any(char::is_control) {
             errors.add("name", "The name must be 100 characters or fewer");
         }
-        let created = if errors.is_empty() {
-            roles::create(conn, org.id, name, form.permissions())?
-        } else {
-            None
-        };
-        let Some(role) = created else {
-            if errors.is_empty() {
-                errors.add("name", "The organisation already has a role with this name");
-            }
-            let (nav, rows, may_create) = load(conn, &user, org_id)?;
-            return Ok(Some((nav, rows, may_create, errors, form)));
-        };
-        let granted = role.permission_names();
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::RoleCreated, Some(ip))
-                .actor(user.id)
-                .organisation(org.id)
-                .detail(format!(
-                    "{} created the role {} ({})",
-                    user.full_name(),
-                    role.name,
-                    if granted.is_empty() {
-                        "no permissions".to_string()
-                    } else {
-                        granted.join(", ")
-                    }
-                )),
-        )?;
-        Ok(None)
-    })
-    .await?;
-    match refused {
-        None => {
-            session.set_flash("Role created.")?;
-            Ok(crate::web::see_other(&format!(
-                "/organisations/{org_id}/admin/roles"
-            )))
-        }
-        Some((nav, rows, may_create, errors, form)) => crate::web::render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &RolesPage {
-                layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-                nav,
-                rows,
-                may_create,
-                errors,
-                form,
-            },
-        ),
+        errors.is_empty().then(|| NewRole {
+            name: name.to_string(),
+            permissions: self.permissions(),
+        })
     }
+}
+
+pub async fn create(
+    signed: Signed,
+    org_id: web::Path<OrganisationId>,
+    form: web::Form<RoleForm>,
+) -> AppResult<HttpResponse> {
+    let (org_id, form) = (org_id.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(role) = form.parse(&mut errors) {
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                role_service::create(conn, &Actor::person(user, &ip), org_id, &role)
+            })
+            .await?;
+        match decision {
+            Decision::Done(_) => {
+                return signed.done(
+                    "Role created.",
+                    &format!("/organisations/{org_id}/admin/roles"),
+                )
+            }
+            // The only refusal: the name is taken.
+            Decision::Refused(reason) => errors.add("name", reason),
+        }
+    }
+    render(&signed, org_id, true, errors, form).await
 }

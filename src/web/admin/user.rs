@@ -4,16 +4,13 @@
 //! carries the "..." account actions, the Roles tab (see `user_roles`) and likely duplicates
 //! to merge.
 
-use crate::domain::AuditAction;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{status_of, user_path, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
+use crate::auth::permissions;
 use crate::db::models::roles::{self, Role};
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::User;
@@ -21,7 +18,9 @@ use crate::db::models::{people, totp};
 use crate::db::schema::workspaces;
 use crate::domain::{OrganisationId, PersonName, UserId, WorkspaceId};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::accounts::{self, Names};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -153,116 +152,89 @@ impl UserPage {
             editing: None,
         }
     }
+
+    /// The person's page with `tab` open.
+    pub async fn load(
+        signed: &Signed,
+        org_id: OrganisationId,
+        person: UserId,
+        tab: &'static str,
+    ) -> AppResult<Self> {
+        let page = signed
+            .page(move |conn, frame| UserView::load(conn, &frame.user, org_id, person))
+            .await?;
+        Ok(Self::new(page.layout, page.data, tab))
+    }
+
+    /// 200, or 422 when the page carries errors.
+    pub fn render(&self) -> AppResult<HttpResponse> {
+        crate::web::render_with(self.errors.status(), self)
+    }
 }
 
 /// The person's page again with one error, for an action that was refused.
 pub async fn refused(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     org_id: OrganisationId,
     person: UserId,
     field: &'static str,
     message: String,
 ) -> AppResult<HttpResponse> {
-    let admin = current.user.clone();
     let tab = if field == "role_id" {
         "roles"
     } else {
         "details"
     };
-    let view = crate::db::run(&state.pool, move |conn| {
-        UserView::load(conn, &admin, org_id, person)
-    })
-    .await?;
-    let mut page = UserPage::new(
-        Layout::signed_in(session, &current.user, &current.nav)?,
-        view,
-        tab,
-    );
+    let mut page = UserPage::load(signed, org_id, person, tab).await?;
     page.errors.add(field, message);
-    crate::web::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    page.render()
 }
 
 pub async fn details_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(OrganisationId, UserId)>,
 ) -> AppResult<HttpResponse> {
-    let ((org_id, person), admin) = (path.into_inner(), current.user.clone());
-    let view = crate::db::run(&state.pool, move |conn| {
-        UserView::load(conn, &admin, org_id, person)
-    })
-    .await?;
-    crate::web::render(&UserPage::new(
-        Layout::signed_in(&session, &current.user, &current.nav)?,
-        view,
-        "details",
-    ))
+    let (org_id, person) = path.into_inner();
+    UserPage::load(&signed, org_id, person, "details")
+        .await?
+        .render()
+}
+
+impl DetailsForm {
+    fn parse(&self, errors: &mut FormErrors) -> Option<Names> {
+        let first_name = errors.check(
+            "first_name",
+            PersonName::parse(&self.first_name, "first name"),
+        );
+        let surname = errors.check("surname", PersonName::parse(&self.surname, "surname"));
+        Some(Names {
+            first_name: first_name?,
+            surname: surname?,
+        })
+    }
 }
 
 pub async fn update_details(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(OrganisationId, UserId)>,
     form: web::Form<DetailsForm>,
 ) -> AppResult<HttpResponse> {
-    let ((org_id, person), admin) = (path.into_inner(), current.user.clone());
-    let (form, ip) = (form.into_inner(), crate::web::client_ip(&req));
-    let refused = crate::db::transaction(&state.pool, move |conn| {
-        let (org, person) = permissions::administer_user(conn, &admin, org_id, person)?;
-        let mut errors = FormErrors::default();
-        let first_name = errors.check(
-            "first_name",
-            PersonName::parse(&form.first_name, "first name"),
-        );
-        let surname = errors.check("surname", PersonName::parse(&form.surname, "surname"));
-        let (Some(first_name), Some(surname)) = (first_name, surname) else {
-            let view = UserView::load(conn, &admin, org.id, person.id)?;
-            return Ok(Some((view, errors, form)));
-        };
-        if first_name.as_str() != person.first_name || surname.as_str() != person.surname {
-            if let Some(refusal) = super::account_actions::shared_account(conn, &org, &person)? {
-                errors.add("first_name", refusal);
-                let view = UserView::load(conn, &admin, org.id, person.id)?;
-                return Ok(Some((view, errors, form)));
-            }
-            people::rename(conn, person.id, first_name.as_str(), surname.as_str())?;
-            audit::record(
-                conn,
-                &NewAuditEvent::new(AuditAction::AccountDetailsChanged, Some(ip))
-                    .actor(admin.id)
-                    .target(person.id)
-                    .organisation(org.id)
-                    .detail(format!(
-                        "{} renamed {} to {} {}",
-                        admin.full_name(),
-                        person.full_name(),
-                        first_name.as_str(),
-                        surname.as_str()
-                    )),
-            )?;
-        }
-        Ok(None)
-    })
-    .await?;
-    match refused {
-        None => {
-            session.set_flash("Details saved.")?;
-            Ok(crate::web::see_other(&user_path(org_id, person)))
-        }
-        Some((view, errors, form)) => {
-            let mut page = UserPage::new(
-                Layout::signed_in(&session, &current.user, &current.nav)?,
-                view,
-                "details",
-            );
-            page.errors = errors;
-            page.form = form;
-            crate::web::render_with(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    let ((org_id, person), form) = (path.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(names) = form.parse(&mut errors) {
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                accounts::rename(conn, &Actor::person(user, &ip), org_id, person, &names)
+            })
+            .await?;
+        match decision {
+            Decision::Done(()) => return signed.done("Details saved.", &user_path(org_id, person)),
+            Decision::Refused(reason) => errors.add("first_name", reason),
         }
     }
+    let mut page = UserPage::load(&signed, org_id, person, "details").await?;
+    page.errors = errors;
+    page.form = form;
+    page.render()
 }

@@ -7,13 +7,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{status_of, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::permissions;
 use crate::db::models::people::{self, PAGE_SIZE};
 use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
+use crate::db::models::users::User;
 use crate::domain::{OrganisationId, UserId};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]
@@ -56,55 +57,64 @@ fn page_href(org: OrganisationId, q: &str, page: i64) -> String {
     format!("/organisations/{org}/admin/users?{query}")
 }
 
+/// The nav, one page of people matching `search`, the email-less profiles, and the total.
+fn load(
+    conn: &mut diesel::PgConnection,
+    user: &User,
+    org_id: OrganisationId,
+    search: &str,
+    page: i64,
+) -> AppResult<(AdminNav, Vec<PersonRow>, Vec<RosterProfile>, i64)> {
+    let org = permissions::administer_users(conn, user, org_id)?;
+    let nav = AdminNav::load(conn, &org, user, "users")?;
+    let (found, total) = people::search(conn, org.id, search, page)?;
+    let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
+    let role_names = roles::names_for(conn, org.id, &ids)?;
+    let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
+    let rows = found
+        .into_iter()
+        .map(|u| {
+            let (status, status_tag) = status_of(&u);
+            PersonRow {
+                roles: role_names
+                    .iter()
+                    .filter(|(holder, _, _)| *holder == u.id)
+                    .map(|(_, role, scope)| match scope {
+                        Some(ws) => format!("{role} ({ws})"),
+                        None => role.clone(),
+                    })
+                    .collect(),
+                likely_duplicate: duplicates.contains(&u.id),
+                id: u.id,
+                name: u.full_name(),
+                email: u.email,
+                status,
+                status_tag,
+                medical_secretary: u.medical_secretary,
+                imported: u.imported,
+            }
+        })
+        .collect();
+    let profiles = roster_profiles::unlinked(conn, org.id, search, 50)?;
+    Ok((nav, rows, profiles, total))
+}
+
 pub async fn users_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     org_id: web::Path<OrganisationId>,
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
+    let org_id = org_id.into_inner();
     let q: String = query.q.trim().chars().take(200).collect();
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
     let search = q.clone();
-    let (nav, rows, profiles, total) = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::administer_users(conn, &user, org_id)?;
-        let nav = AdminNav::load(conn, &org, &user, "users")?;
-        let (found, total) = people::search(conn, org.id, &search, page)?;
-        let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
-        let role_names = roles::names_for(conn, org.id, &ids)?;
-        let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
-        let rows = found
-            .into_iter()
-            .map(|u| {
-                let (status, status_tag) = status_of(&u);
-                PersonRow {
-                    roles: role_names
-                        .iter()
-                        .filter(|(holder, _, _)| *holder == u.id)
-                        .map(|(_, role, scope)| match scope {
-                            Some(ws) => format!("{role} ({ws})"),
-                            None => role.clone(),
-                        })
-                        .collect(),
-                    likely_duplicate: duplicates.contains(&u.id),
-                    id: u.id,
-                    name: u.full_name(),
-                    email: u.email,
-                    status,
-                    status_tag,
-                    medical_secretary: u.medical_secretary,
-                    imported: u.imported,
-                }
-            })
-            .collect();
-        let profiles = roster_profiles::unlinked(conn, org.id, &search, 50)?;
-        Ok((nav, rows, profiles, total))
-    })
-    .await?;
+    let found = signed
+        .page(move |conn, frame| load(conn, &frame.user, org_id, &search, page))
+        .await?;
+    let (nav, rows, profiles, total) = found.data;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     crate::web::render(&UsersPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        layout: found.layout,
         previous_href: (page > 1).then(|| page_href(org_id, &q, page - 1)),
         next_href: (page < pages).then(|| page_href(org_id, &q, page + 1)),
         nav,

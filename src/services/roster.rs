@@ -1,16 +1,25 @@
-//! The import of rostered medics, shared by the Import page and `staffroom import-users`: a CSV
-//! with the header `first_name,surname,email[,grade]`, one person a row. An address that has
-//! an account refers to it (so importing a file twice creates nobody twice); a row without an
-//! email address makes a profile that cannot sign in yet; a bad row is refused with its reason
-//! and the others still go in. The whole file is one transaction with its audit and its mail.
+//! Rostered medics: the import shared by the Import page and `staffroom import-users` (a CSV
+//! with the header `first_name,surname,email[,grade]`, one person a row), and giving an
+//! email-less profile its address to invite it. An address that has an account refers to it
+//! (so importing a file twice creates nobody twice); a row without an email address makes a
+//! profile that cannot sign in yet; a bad row is refused with its reason and the others still
+//! go in. The whole file is one transaction with its audit and its mail.
 
-use crate::domain::AuditAction;
-use diesel::prelude::*;
+use diesel::connection::{Connection, TransactionManager};
+use diesel::PgConnection;
 
-use super::accounts::{self, Actor, Newcomer, Outcome};
-use crate::db::models::organisations::Organisation;
-use crate::db::models::roster_profiles;
-use crate::domain::{EmailAddress, PersonName};
+use super::accounts::{self, Account, Newcomer};
+use super::{invitations, Actor, Decision};
+use crate::auth::permissions;
+use crate::db::models::audit;
+use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::roster_profiles::{self, RosterProfile};
+use crate::db::models::users::{self, User};
+use crate::db::models::workspaces::{self, Workspace};
+use crate::domain::{
+    AuditAction, EmailAddress, Invitee, OrganisationId, PersonName, UserId, WorkspaceId,
+    WorkspaceRole,
+};
 use crate::error::{AppError, AppResult};
 
 /// A roster larger than this is split by the trust before import.
@@ -29,14 +38,6 @@ impl RowOutcome {
             RowOutcome::Created => "Created",
             RowOutcome::AlreadyThere => "Already there",
             RowOutcome::Refused => "Refused",
-        }
-    }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            RowOutcome::Created => "nhsuk-tag--green",
-            RowOutcome::AlreadyThere => "nhsuk-tag--grey",
-            RowOutcome::Refused => "nhsuk-tag--red",
         }
     }
 }
@@ -158,48 +159,46 @@ fn columns(header: &[String]) -> Result<Columns, String> {
     }
 }
 
-/// Imports the file into `org` in the caller's transaction. `Err(message)` when the file as a
-/// whole cannot be read (nothing is imported); otherwise the row-by-row report.
+/// Imports the file into `org` in the caller's transaction: the row-by-row report, or refused
+/// (nothing imported) when the file as a whole cannot be read.
 pub fn import(
     conn: &mut PgConnection,
     base_url: &str,
+    actor: &Actor,
     org: &Organisation,
     csv: &str,
-    actor: &Actor,
-) -> AppResult<Result<Report, String>> {
+) -> AppResult<Decision<Report>> {
     let records = match parse_csv(csv) {
         Ok(records) => records,
-        Err(message) => return Ok(Err(message)),
+        Err(message) => return Ok(Decision::Refused(message)),
     };
     let Some((header, rows)) = records.split_first() else {
-        return Ok(Err("The file is empty".into()));
+        return Ok(Decision::refused("The file is empty"));
     };
     let columns = match columns(header) {
         Ok(columns) => columns,
-        Err(message) => return Ok(Err(message)),
+        Err(message) => return Ok(Decision::Refused(message)),
     };
     if rows.is_empty() {
-        return Ok(Err("The file has a header but nobody in it".into()));
+        return Ok(Decision::refused("The file has a header but nobody in it"));
     }
     if rows.len() > MAX_ROWS {
-        return Ok(Err(format!(
+        return Ok(Decision::Refused(format!(
             "The file has {} rows; import at most {MAX_ROWS} at a time",
             rows.len()
         )));
     }
+    let batch = Batch {
+        base_url,
+        actor,
+        org,
+        columns,
+    };
     let mut report = Report::default();
     for (i, row) in rows.iter().enumerate() {
-        report.rows.push(import_row(
-            conn,
-            base_url,
-            org,
-            &columns,
-            i + 2,
-            row,
-            actor,
-        )?);
+        report.rows.push(import_row(conn, &batch, i + 2, row)?);
     }
-    crate::db::models::audit::record(
+    audit::record(
         conn,
         &actor
             .event(AuditAction::UsersImported)
@@ -211,18 +210,30 @@ pub fn import(
                 report.summary()
             )),
     )?;
-    Ok(Ok(report))
+    Ok(Decision::Done(report))
 }
 
+/// What every row of one file shares.
+struct Batch<'a> {
+    base_url: &'a str,
+    actor: &'a Actor<'a>,
+    org: &'a Organisation,
+    columns: Columns,
+}
+
+/// One row, `line` of the file.
 fn import_row(
     conn: &mut PgConnection,
-    base_url: &str,
-    org: &Organisation,
-    columns: &Columns,
+    batch: &Batch,
     line: usize,
     row: &[String],
-    actor: &Actor,
 ) -> AppResult<RowReport> {
+    let Batch {
+        base_url,
+        actor,
+        org,
+        ref columns,
+    } = *batch;
     let cell = |i: usize| row.get(i).map_or("", |s| s.trim());
     let (first_name, surname, email) = (
         cell(columns.first_name),
@@ -270,7 +281,7 @@ fn import_row(
             by,
         )?;
         report.outcome = if created {
-            crate::db::models::audit::record(
+            audit::record(
                 conn,
                 &actor
                     .event(AuditAction::ProfileImported)
@@ -294,9 +305,7 @@ fn import_row(
         Err(_) => return refuse(format!("{email} is not an email address")),
     };
     if !accounts::admits(conn, org, &email)? {
-        return refuse(format!(
-            "{email} is not in the organisation's email domains"
-        ));
+        return refuse(accounts::not_admitted(&email));
     }
     let newcomer = Newcomer {
         first_name: first,
@@ -305,8 +314,8 @@ fn import_row(
         medical_secretary: false,
         imported: true,
     };
-    let outcome = accounts::create_or_refer(conn, base_url, org, &newcomer, actor)?;
-    let user = outcome.user();
+    let account = accounts::create_or_refer(conn, base_url, org, &newcomer, actor)?;
+    let user = account.user();
     roster_profiles::upsert_for_user(
         conn,
         org.id,
@@ -316,12 +325,12 @@ fn import_row(
         grade,
         by,
     )?;
-    match outcome {
-        Outcome::Created(_) => {
+    match account {
+        Account::Created(_) => {
             report.outcome = RowOutcome::Created;
             report.note = "Sent an email to confirm the address and choose a password".into();
         }
-        Outcome::Existing { joined, .. } => {
+        Account::Existing { joined, .. } => {
             report.outcome = RowOutcome::AlreadyThere;
             report.note = if joined {
                 "Has an account already: added to the organisation".into()
@@ -339,32 +348,156 @@ fn imported_message(message: &str) -> String {
 }
 
 /// Runs the import and rolls it back: the preview shows exactly what importing would do.
-pub fn preview(
+fn preview(
     conn: &mut PgConnection,
     base_url: &str,
+    actor: &Actor,
     org: &Organisation,
     csv: &str,
+) -> AppResult<Decision<Report>> {
+    type Manager = <PgConnection as Connection>::TransactionManager;
+    Manager::begin_transaction(conn)?;
+    let previewed = import(conn, base_url, actor, org, csv);
+    Manager::rollback_transaction(conn)?;
+    previewed
+}
+
+/// An upload on the Import page: the file's text, to import or only to preview.
+pub struct Upload {
+    pub csv: String,
+    pub preview: bool,
+}
+
+/// The Import page's import (or preview), by someone who may import into the organisation.
+pub fn upload(
+    conn: &mut PgConnection,
+    base_url: &str,
     actor: &Actor,
-) -> AppResult<Result<Report, String>> {
-    enum Undo {
-        Done(Result<Report, String>),
-        Failed(AppError),
+    org: OrganisationId,
+    upload: &Upload,
+) -> AppResult<Decision<Report>> {
+    let org = permissions::import_users(conn, actor.user()?, org)?;
+    if upload.preview {
+        preview(conn, base_url, actor, &org, &upload.csv)
+    } else {
+        import(conn, base_url, actor, &org, &upload.csv)
     }
-    impl From<diesel::result::Error> for Undo {
-        fn from(e: diesel::result::Error) -> Self {
-            Undo::Failed(e.into())
+}
+
+/// The email-less profile, and the organisation's workspaces `user` may invite members into.
+pub fn invitable(
+    conn: &mut PgConnection,
+    user: &User,
+    org: &Organisation,
+    profile: uuid::Uuid,
+) -> AppResult<(RosterProfile, Vec<Workspace>)> {
+    let profile = roster_profiles::unlinked(conn, org.id, "", i64::MAX)?
+        .into_iter()
+        .find(|p| p.id == profile)
+        .ok_or(AppError::NotFound)?;
+    let mut open_to_admin = Vec::new();
+    for listed in workspaces::listed_in(conn, org.id)? {
+        let access = permissions::workspace(conn, user, listed.workspace.id)?;
+        if permissions::may_invite_as(&access, WorkspaceRole::Member) {
+            open_to_admin.push(listed.workspace);
         }
     }
-    let undone =
-        conn.transaction::<(), Undo, _>(|conn| match import(conn, base_url, org, csv, actor) {
-            Ok(done) => Err(Undo::Done(done)),
-            Err(e) => Err(Undo::Failed(e)),
-        });
-    match undone {
-        Err(Undo::Done(done)) => Ok(done),
-        Err(Undo::Failed(e)) => Err(e),
-        Ok(()) => unreachable!("the preview always rolls back"),
+    Ok((profile, open_to_admin))
+}
+
+/// The address given to a profile and the invitation to send it, as the form gives them.
+pub struct ProfileInvite {
+    pub email: EmailAddress,
+    pub workspace: WorkspaceId,
+    /// Member or admin: an organisation's own people are not guests.
+    pub role: WorkspaceRole,
+}
+
+/// The refusal of a workspace the administrator may not invite into.
+pub const CHOOSE_WORKSPACE: &str = "Choose the workspace to invite them to";
+/// The refusal of a role the administrator may not invite with there.
+pub const ROLE_NOT_ALLOWED: &str = "You cannot invite people with this role to that workspace";
+
+/// The account the profile became (or was linked to), and what to tell the administrator.
+pub struct Recorded {
+    pub account: UserId,
+    pub message: String,
+}
+
+/// Records the address of an email-less profile and invites it: the profile becomes an account
+/// (no password yet, confirmed by the invitation link when they create their sign-in), or is
+/// linked to the account the address already has, and the invitation is sent to the address.
+pub fn invite_profile(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    org: OrganisationId,
+    profile: uuid::Uuid,
+    invite: &ProfileInvite,
+) -> AppResult<Decision<Recorded>> {
+    let user = actor.user()?;
+    let org = permissions::administer_users(conn, user, org)?;
+    let (profile, choices) = invitable(conn, user, &org, profile)?;
+    let email = &invite.email;
+    if !organisations::admits(conn, org.id, email.as_str())? {
+        return Ok(Decision::Refused(accounts::not_admitted(email)));
     }
+    if !choices.iter().any(|w| w.id == invite.workspace) {
+        return Ok(Decision::refused(CHOOSE_WORKSPACE));
+    }
+    let workspace = workspaces::lock(conn, invite.workspace)?;
+    let access = permissions::workspace(conn, user, workspace.id)?;
+    if !permissions::may_invite_as(&access, invite.role) {
+        return Ok(Decision::refused(ROLE_NOT_ALLOWED));
+    }
+    let account = match users::find_by_email(conn, email)? {
+        Some(existing) => existing,
+        None => users::insert(
+            conn,
+            &users::NewUser {
+                id: UserId::new(),
+                email: email.as_str(),
+                first_name: &profile.first_name,
+                surname: &profile.surname,
+                password_hash: None,
+                email_verified_at: None,
+                medical_secretary: false,
+                imported: true,
+            },
+        )?,
+    };
+    organisations::add_member(conn, org.id, account.id)?;
+    roster_profiles::link(conn, org.id, profile.id, account.id)?;
+    audit::record(
+        conn,
+        &actor
+            .event(AuditAction::ProfileAddressRecorded)
+            .target(account.id)
+            .organisation(org.id)
+            .detail(format!(
+                "{} recorded {email} for the rostered profile {}",
+                user.full_name(),
+                profile.full_name()
+            )),
+    )?;
+    let request = invitations::Request {
+        invitees: vec![(email.to_string(), Ok(Invitee::Email(email.clone())))],
+        role: invite.role,
+        guest_until: None,
+    };
+    // A refused invitation still leaves the address recorded: the line says why.
+    let line = match invitations::invite(conn, base_url, actor, workspace.id, request)? {
+        Decision::Done(mut lines) => lines.pop().map(|(_, line, _)| line),
+        Decision::Refused(reason) => Some(reason),
+    }
+    .unwrap_or_default();
+    Ok(Decision::Done(Recorded {
+        account: account.id,
+        message: format!(
+            "{email} recorded. Invitation to {}: {line}.",
+            workspace.name
+        ),
+    }))
 }
 
 #[cfg(test)]
