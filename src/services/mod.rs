@@ -2,9 +2,12 @@
 //! functions on a connection, called inside one transaction by the web handlers, the command
 //! line and housekeeping alike. Nothing here knows about HTTP.
 
+pub mod conversations;
 pub mod invitations;
 pub mod join_links;
 pub mod membership;
+pub mod message_templates;
+pub mod patients;
 pub mod workspaces;
 
 use diesel::PgConnection;
