@@ -3,6 +3,7 @@
 //! line and housekeeping alike. Nothing here knows about HTTP.
 
 pub mod conversations;
+pub mod guests;
 pub mod invitations;
 pub mod join_links;
 pub mod membership;
