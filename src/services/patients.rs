@@ -9,7 +9,7 @@ use crate::auth::permissions::{self, ConversationAccess};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::patients::{self, List, NewPatient, Patient, PatientChanges};
 use crate::domain::{
-    AuditAction, EmailAddress, MobileNumber, NhsNumber, PatientId, PersonName, WorkspaceId,
+    AuditAction, EmailAddress, MobileNumber, NhsNumber, PatientId, PersonName, UserId, WorkspaceId,
 };
 use crate::error::{AppError, AppResult};
 
@@ -21,6 +21,21 @@ pub struct Record {
     pub date_of_birth: NaiveDate,
     pub mobile: Option<MobileNumber>,
     pub email: Option<EmailAddress>,
+}
+
+impl Record {
+    /// The columns the record fills, last written by `by`.
+    fn written_by(&self, by: UserId) -> PatientChanges<'_> {
+        PatientChanges {
+            nhs_number: self.nhs_number.as_str(),
+            first_name: self.first_name.as_str(),
+            surname: self.surname.as_str(),
+            date_of_birth: self.date_of_birth,
+            mobile: self.mobile.as_ref().map(|m| m.as_str()),
+            email: self.email.as_ref().map(|e| e.as_str()),
+            updated_by: Some(by),
+        }
+    }
 }
 
 /// The refusal that concerns the NHS number (adding's other one concerns the list chosen).
@@ -55,14 +70,8 @@ pub fn add(
             id: PatientId::new(),
             workspace_id,
             owner_id,
-            nhs_number: record.nhs_number.as_str(),
-            first_name: record.first_name.as_str(),
-            surname: record.surname.as_str(),
-            date_of_birth: record.date_of_birth,
-            mobile: record.mobile.as_ref().map(|m| m.as_str()),
-            email: record.email.as_ref().map(|e| e.as_str()),
             created_by: Some(user.id),
-            updated_by: Some(user.id),
+            record: record.written_by(user.id),
         },
     )?
     else {
@@ -104,19 +113,7 @@ pub fn change(
         ));
     }
     let changed = changed_fields(&before, record);
-    let after = patients::update(
-        conn,
-        patient,
-        &PatientChanges {
-            nhs_number: record.nhs_number.as_str(),
-            first_name: record.first_name.as_str(),
-            surname: record.surname.as_str(),
-            date_of_birth: record.date_of_birth,
-            mobile: record.mobile.as_ref().map(|m| m.as_str()),
-            email: record.email.as_ref().map(|e| e.as_str()),
-            updated_by: Some(user.id),
-        },
-    )?;
+    let after = patients::update(conn, patient, &record.written_by(user.id))?;
     if !changed.is_empty() {
         let detail = format!(
             "{} changed the {} of patient {}",
