@@ -1,21 +1,19 @@
 //! Work done on a timer inside `serve`: forget ended sessions, remind people of invitations that
 //! expire within three days, tell guests a week before their access ends, and end it on the
-//! day. Each step claims its rows with a conditional UPDATE, so two servers never do one twice.
+//! day. Each step claims its rows with a conditional UPDATE, so two servers never do one twice;
+//! what each step decides is in `services::invitations` and `services::guests`.
 
-use crate::domain::AuditAction;
 use diesel::PgConnection;
 
-use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::invitations;
-use crate::db::models::workspace_members;
-use crate::db::models::{sessions, workspaces};
+use crate::db::models::sessions;
 use crate::db::PgPool;
 use crate::error::AppResult;
-use crate::mail::{self, messages};
-use crate::services::invitations::send_link;
+use crate::services::{guests, invitations, Actor};
 
 /// How often the steps run.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+/// At most this many reminders a round; the rest wait for the next.
+const REMINDERS_PER_ROUND: i64 = 100;
 
 /// What one round did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -49,71 +47,12 @@ pub async fn run(pool: PgPool, base_url: String) {
 pub fn run_once(conn: &mut PgConnection, base_url: &str) -> AppResult<Round> {
     Ok(Round {
         sessions_removed: sessions::delete_expired(conn)?,
-        reminders_sent: send_reminders(conn, base_url)?,
-        guests_warned: warn_guests(conn)?,
-        guests_ended: end_guests(conn)?,
-    })
-}
-
-/// Reminds people of open invitations that expire within three days, with a fresh link that
-/// works alongside the one already sent.
-fn send_reminders(conn: &mut PgConnection, base_url: &str) -> AppResult<usize> {
-    conn.build_transaction().run(|conn| {
-        let due = invitations::claim_due_reminders(conn, 100)?;
-        let mut sent = 0;
-        for invitation in &due {
-            let Ok(workspace) = workspaces::find_live(conn, invitation.workspace_id) else {
-                continue;
-            };
-            send_link(conn, base_url, invitation, &workspace, true)?;
-            sent += 1;
-        }
-        Ok(sent)
-    })
-}
-
-/// Tells guests a week before their access ends.
-fn warn_guests(conn: &mut PgConnection) -> AppResult<usize> {
-    conn.build_transaction().run(|conn| {
-        let due = workspace_members::claim_ending_soon(conn)?;
-        for (membership, user, workspace) in &due {
-            let Some(ends_at) = membership.ends_at else {
-                continue;
-            };
-            let email = messages::GuestEnding {
-                first_name: user.first_name.clone(),
-                workspace: workspace.name.clone(),
-                ends_on: (ends_at - chrono::Duration::days(1))
-                    .format("%-d %B %Y")
-                    .to_string(),
-            };
-            mail::enqueue(conn, &user.email, &email)?;
-        }
-        Ok(due.len())
-    })
-}
-
-/// Ends guests' memberships on their end date; audited.
-fn end_guests(conn: &mut PgConnection) -> AppResult<usize> {
-    conn.build_transaction().run(|conn| {
-        let ended = workspace_members::ended(conn)?;
-        let mut removed = 0;
-        for (workspace, user) in ended {
-            let Ok(ws) = workspaces::lock(conn, workspace) else {
-                continue;
-            };
-            if workspace_members::remove(conn, workspace, user)? {
-                removed += 1;
-                audit::record(
-                    conn,
-                    &NewAuditEvent::new(AuditAction::GuestAccessEnded, None)
-                        .target(user)
-                        .organisation(ws.organisation_id)
-                        .workspace(workspace)
-                        .detail("Guest access ended on its end date"),
-                )?;
-            }
-        }
-        Ok(removed)
+        reminders_sent: conn
+            .build_transaction()
+            .run(|conn| invitations::send_reminders(conn, base_url, REMINDERS_PER_ROUND))?,
+        guests_warned: conn.build_transaction().run(guests::warn_ending)?,
+        guests_ended: conn
+            .build_transaction()
+            .run(|conn| guests::end_due(conn, &Actor::system()))?,
     })
 }

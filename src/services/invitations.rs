@@ -1,22 +1,28 @@
 //! Invitations into a workspace: inviting one or many addresses (each with its own outcome),
-//! resending and rescinding, and sending an invitation's link (also for the reminder three
-//! days before expiry, by housekeeping). Each runs inside the caller's transaction, under the
+//! resending and rescinding, sending an invitation's link (also for the reminder three days
+//! before expiry, by housekeeping), and answering one (accept, decline, ask for a new one) by
+//! its link or from inside the app. Each runs inside the caller's transaction; changes take the
 //! workspace's lock, so that invitations to one address cannot cross and the daily count holds.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate, NaiveTime, Utc};
 use diesel::PgConnection;
 
+use super::membership::tell_admins_of_request;
 use super::{Actor, Decision};
 use crate::auth::permissions::{self, WorkspaceAccess};
+use crate::auth::throttle;
 use crate::db::models::audit;
 use crate::db::models::invitations::{
-    self, Invitation, NewInvitation, DAILY_LIMIT, VALID_FOR_DAYS,
+    self, Invitation, NewInvitation, Status, DAILY_LIMIT, VALID_FOR_DAYS,
 };
+use crate::db::models::organisations;
+use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
-use crate::db::models::{organisations, users};
-use crate::domain::{AuditAction, InvitationId, Invitee, Token, WorkspaceId, WorkspaceRole};
-use crate::error::AppResult;
+use crate::domain::{
+    AuditAction, InvitationId, Invitee, MembershipStatus, Token, WorkspaceId, WorkspaceRole,
+};
+use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
 
 /// What the inviter asked for: the same role (and guest end date) for every address.
@@ -353,4 +359,468 @@ pub fn send_link(
     };
     invitations::set_outbox(conn, invitation.id, queued)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- answering an invitation
+
+/// Where an invitation's link stands when it is opened.
+#[derive(Clone)]
+pub enum LinkState {
+    Live(Invitation),
+    /// A resend replaced this link; the invitation may still be open with a newer one.
+    Replaced(Invitation),
+    Ended(Invitation, Status),
+    Unknown,
+    Throttled,
+}
+
+/// Why a link does not work.
+#[derive(Clone, Copy)]
+pub enum DeadReason {
+    Throttled,
+    Unknown,
+    Replaced,
+    Ended(Status),
+}
+
+/// A link that does not work: why, and the workspace it was for ("the workspace" when the link
+/// names none).
+pub struct DeadLink {
+    pub reason: DeadReason,
+    pub workspace: String,
+}
+
+/// Looks the link up without using it; an unknown token counts against the address.
+pub fn look_up(conn: &mut PgConnection, token_hash: &str, ip: &str) -> AppResult<LinkState> {
+    if throttle::check_address(conn, ip)? != throttle::Verdict::Allowed {
+        return Ok(LinkState::Throttled);
+    }
+    let link = find_link(conn, token_hash)?;
+    if matches!(link, LinkState::Unknown) {
+        throttle::record_address_failure(conn, ip)?;
+    }
+    Ok(link)
+}
+
+fn find_link(conn: &mut PgConnection, token_hash: &str) -> AppResult<LinkState> {
+    Ok(match invitations::find_by_token(conn, token_hash)? {
+        None => LinkState::Unknown,
+        Some((invitation, true)) => LinkState::Replaced(invitation),
+        Some((invitation, false)) => match invitation.status() {
+            Status::NotJoined => LinkState::Live(invitation),
+            other => LinkState::Ended(invitation, other),
+        },
+    })
+}
+
+/// The link as the page for a link that does not work says it, naming its workspace.
+pub fn dead_link(conn: &mut PgConnection, link: &LinkState) -> AppResult<DeadLink> {
+    let (reason, invitation) = match link {
+        LinkState::Throttled => (DeadReason::Throttled, None),
+        LinkState::Unknown => (DeadReason::Unknown, None),
+        LinkState::Replaced(i) => (DeadReason::Replaced, Some(i)),
+        LinkState::Ended(i, status) => (DeadReason::Ended(*status), Some(i)),
+        LinkState::Live(i) => (DeadReason::Ended(Status::NotJoined), Some(i)),
+    };
+    let workspace = match invitation {
+        Some(i) => workspaces::find(conn, i.workspace_id)?.name,
+        None => "the workspace".to_string(),
+    };
+    Ok(DeadLink { reason, workspace })
+}
+
+/// The address that looks a link up: the person's, or the link holder's.
+fn address<'a>(actor: &'a Actor) -> &'a str {
+    actor.ip.as_deref().unwrap_or_default()
+}
+
+/// Whether the invitation is addressed to this account. A mobile invitation went to the phone
+/// that holds the link, so any verified account may use it (and then waits for approval).
+pub fn addressed_to(invitation: &Invitation, user: &User) -> bool {
+    user.is_verified() && (invitation.mobile.is_some() || invitation.is_for_email(&user.email))
+}
+
+/// What accepting came to, each its own page. Where the rules no longer allow it, the
+/// decision is refused with the explanation to show.
+pub enum Acceptance {
+    Joined {
+        workspace: Workspace,
+        /// They were an approved member already.
+        already_member: bool,
+        /// A text-message invitation: they wait for an admin's approval.
+        pending: bool,
+    },
+    /// Signed in as someone other than the person invited.
+    WrongAccount { invited: String, signed_in: String },
+    /// The link does not work, or the invitation was answered meanwhile (a parallel accept,
+    /// say). An answer rather than a refusal: an unknown token's count must be kept.
+    Dead(DeadLink),
+}
+
+/// Accepts through the emailed link.
+pub fn accept_by_link(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    token_hash: &str,
+) -> AppResult<Decision<Acceptance>> {
+    let user = actor.user()?;
+    let link = look_up(conn, token_hash, address(actor))?;
+    let LinkState::Live(invitation) = link else {
+        return Ok(Decision::Done(Acceptance::Dead(dead_link(conn, &link)?)));
+    };
+    accept(conn, base_url, actor, &invitation, |conn| {
+        invitations::accept_by_token(conn, token_hash, user.id)
+    })
+}
+
+/// Accepts an invitation shown inside the app; one not addressed to the actor is not found.
+pub fn accept_addressed(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    id: InvitationId,
+) -> AppResult<Decision<Acceptance>> {
+    let user = actor.user()?;
+    let invitation = addressed_invitation(conn, user, id)?;
+    accept(conn, base_url, actor, &invitation, |conn| {
+        invitations::accept_for_email(conn, id, &user.email, user.id)
+    })
+}
+
+/// The open invitation with this id addressed to this account's verified email.
+fn addressed_invitation(
+    conn: &mut PgConnection,
+    user: &User,
+    id: InvitationId,
+) -> AppResult<Invitation> {
+    if !user.is_verified() {
+        return Err(AppError::NotFound);
+    }
+    invitations::open_for_email_by_id(conn, &user.email, id)?.ok_or(AppError::NotFound)
+}
+
+/// Why the rules no longer allow this person to join through this invitation, if they do not.
+fn refusal(
+    conn: &mut PgConnection,
+    invitation: &Invitation,
+    workspace: &Workspace,
+    user: &User,
+) -> AppResult<Option<String>> {
+    if invitation.role == WorkspaceRole::Guest {
+        if !workspace.guests_allowed {
+            return Ok(Some("the workspace no longer takes guests".into()));
+        }
+    } else {
+        let organisation = organisations::find(conn, workspace.organisation_id)?;
+        if !organisations::admits(conn, workspace.organisation_id, &user.email)? {
+            return Ok(Some(format!(
+                "{} no longer admits email addresses like {}",
+                organisation.name, user.email
+            )));
+        }
+    }
+    let inviter_may_still_invite = match invitation.invited_by {
+        Some(inviter) => {
+            let inviter = users::find(conn, inviter)?;
+            inviter.is_active()
+                && match permissions::workspace(conn, &inviter, workspace.id) {
+                    Ok(access) => permissions::may_invite_as(&access, invitation.role),
+                    Err(AppError::NotFound) => false,
+                    Err(other) => return Err(other),
+                }
+        }
+        None => false,
+    };
+    if !inviter_may_still_invite {
+        return Ok(Some(
+            "the person who invited you can no longer invite people to this workspace".into(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Accepts `invitation` for the actor: takes the workspace lock, checks the rules again (the
+/// address, the organisation's domains, the role, and that the inviter may still invite),
+/// uses the invitation up with `consume` (one conditional UPDATE, by link or by id) and makes
+/// the person a member.
+fn accept(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    invitation: &Invitation,
+    consume: impl FnOnce(&mut PgConnection) -> diesel::QueryResult<Option<Invitation>>,
+) -> AppResult<Decision<Acceptance>> {
+    let user = actor.user()?;
+    let cannot_join = |workspace: &str, reason: &str| {
+        Decision::Refused(format!(
+            "You cannot join {workspace} with this invitation: {reason}."
+        ))
+    };
+    let ended = |status: Status, workspace: &Workspace| {
+        Decision::Done(Acceptance::Dead(DeadLink {
+            reason: DeadReason::Ended(status),
+            workspace: workspace.name.clone(),
+        }))
+    };
+    // The lock makes parallel accepts (and leaves, removals) of this workspace take turns.
+    let workspace = match workspaces::lock(conn, invitation.workspace_id) {
+        Ok(workspace) => workspace,
+        Err(diesel::NotFound) => {
+            return Ok(cannot_join(
+                "the workspace",
+                "the workspace has been closed",
+            ))
+        }
+        Err(other) => return Err(other.into()),
+    };
+    // Invitations change only under the workspace lock (invite, resend), so this read is the
+    // row the rules are checked against and the UPDATE below uses.
+    let invitation = &invitations::find_in_workspace(conn, workspace.id, invitation.id)?;
+    if invitation.status() != Status::NotJoined {
+        return Ok(ended(invitation.status(), &workspace));
+    }
+    if !addressed_to(invitation, user) {
+        return Ok(Decision::Done(Acceptance::WrongAccount {
+            invited: invitation.address(),
+            signed_in: user.email.clone(),
+        }));
+    }
+    if let Some(reason) = refusal(conn, invitation, &workspace, user)? {
+        return Ok(cannot_join(&workspace.name, &reason));
+    }
+    let Some(accepted) = consume(conn)? else {
+        let now = invitations::find_in_workspace(conn, workspace.id, invitation.id)?;
+        return Ok(ended(now.status(), &workspace));
+    };
+    let ends_at = accepted
+        .guest_until
+        .and_then(|day| day.succ_opt())
+        .map(|next_day| next_day.and_time(NaiveTime::MIN).and_utc())
+        .filter(|_| accepted.role == WorkspaceRole::Guest);
+    // A text message can be forwarded, and a mobile number mistyped: whoever holds such a link
+    // joins as a pending guest, and an admin approves them.
+    let pending = accepted.mobile.is_some();
+    let joined = if pending {
+        let asked = workspace_members::insert(
+            conn,
+            workspace.id,
+            user.id,
+            MembershipStatus::Pending,
+            WorkspaceRole::Guest,
+            "Accepted a text-message invitation",
+            None,
+        )?
+        .is_some();
+        if asked {
+            workspace_members::set_guest_end(
+                conn,
+                workspace.id,
+                user.id,
+                accepted.invited_by,
+                ends_at,
+            )?;
+            tell_admins_of_request(
+                conn,
+                base_url,
+                &workspace,
+                user,
+                &format!(
+                    "Accepted the guest invitation sent by text message to {}.",
+                    accepted.address()
+                ),
+            )?;
+        }
+        asked
+    } else {
+        workspace_members::join_approved(
+            conn,
+            workspace.id,
+            user.id,
+            accepted.role,
+            accepted.invited_by,
+            ends_at,
+        )?
+    };
+    if accepted.role != WorkspaceRole::Guest {
+        organisations::add_member(conn, workspace.organisation_id, user.id)?;
+    }
+    invitations::supersede_others(conn, &accepted, &user.email)?;
+    let inviter = match accepted.invited_by {
+        Some(id) => users::find(conn, id)?.full_name(),
+        None => "a former member".into(),
+    };
+    let mut event = actor
+        .event(AuditAction::InvitationAccepted)
+        .target(user.id)
+        .organisation(workspace.organisation_id)
+        .workspace(workspace.id)
+        .detail(if joined && pending {
+            format!(
+                "{} asked to join as a guest through a text-message invitation (invited by {inviter})",
+                user.full_name()
+            )
+        } else if joined {
+            format!(
+                "{} joined as {} (invited by {inviter})",
+                user.full_name(),
+                accepted.role
+            )
+        } else {
+            format!(
+                "{} accepted an invitation from {inviter} (already a member)",
+                user.full_name()
+            )
+        });
+    if let Some(ends_at) = ends_at.filter(|_| joined && !pending) {
+        event = event.detail(format!(
+            "{} joined as a guest until {} (invited by {inviter})",
+            user.full_name(),
+            (ends_at - Duration::days(1)).format("%-d %B %Y")
+        ));
+    }
+    audit::record(conn, &event)?;
+    Ok(Decision::Done(Acceptance::Joined {
+        workspace,
+        already_member: !joined,
+        pending,
+    }))
+}
+
+/// An answer given through an invitation's link, or the link does not work (any more).
+pub enum ByLink<T> {
+    Answered(T),
+    Dead(DeadLink),
+}
+
+/// Declines through the emailed link (signed in or not). Answered says what to show.
+pub fn decline_by_link(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    token_hash: &str,
+) -> AppResult<ByLink<String>> {
+    let link = look_up(conn, token_hash, address(actor))?;
+    let LinkState::Live(invitation) = link else {
+        return Ok(ByLink::Dead(dead_link(conn, &link)?));
+    };
+    if let Some(message) = decline(conn, base_url, actor, &invitation)? {
+        return Ok(ByLink::Answered(message));
+    }
+    // Answered meanwhile: the link, read again, says how.
+    let now = find_link(conn, token_hash)?;
+    Ok(ByLink::Dead(dead_link(conn, &now)?))
+}
+
+/// Declines an invitation shown inside the app; says what to show.
+pub fn decline_addressed(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    id: InvitationId,
+) -> AppResult<String> {
+    let invitation = addressed_invitation(conn, actor.user()?, id)?;
+    decline(conn, base_url, actor, &invitation)?.ok_or(AppError::NotFound)
+}
+
+/// Declines the invitation, emails the inviter and audits it; what to show, or `None` when it
+/// was no longer open.
+fn decline(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    invitation: &Invitation,
+) -> AppResult<Option<String>> {
+    let Some(declined) = invitations::decline(conn, invitation.id)? else {
+        return Ok(None);
+    };
+    let workspace = workspaces::find(conn, declined.workspace_id)?;
+    if let Some(inviter) = declined.invited_by {
+        let inviter = users::find(conn, inviter)?;
+        if inviter.is_active() {
+            let email = messages::InvitationDeclined {
+                inviter_first_name: inviter.first_name.clone(),
+                invitee: declined.address(),
+                workspace: workspace.name.clone(),
+                link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
+            };
+            mail::enqueue(conn, &inviter.email, &email)?;
+        }
+    }
+    let mut event = actor
+        .event(AuditAction::InvitationDeclined)
+        .organisation(workspace.organisation_id)
+        .workspace(workspace.id)
+        .detail(format!("{} declined the invitation", declined.address()));
+    if let Some(user) = actor.user {
+        event = event.target(user.id);
+    }
+    audit::record(conn, &event)?;
+    Ok(Some(format!(
+        "You declined the invitation to {}. We have told the person who invited you.",
+        workspace.name
+    )))
+}
+
+/// "Ask for a new invitation" on a link that no longer works: emails the workspace's admins
+/// (once a day per invitation).
+pub fn ask_for_new(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    token_hash: &str,
+) -> AppResult<ByLink<()>> {
+    let link = look_up(conn, token_hash, address(actor))?;
+    let (invitation, reason) = match &link {
+        // Live, but the rules may no longer let it be used (the inviter may no longer invite).
+        LinkState::Live(i) => (i, "it can no longer be used"),
+        LinkState::Replaced(i) => (i, "its link was replaced by a newer one"),
+        LinkState::Ended(i, Status::Declined) => (i, "it was declined"),
+        LinkState::Ended(i, Status::Rescinded) => (i, "it was withdrawn"),
+        LinkState::Ended(i, Status::Expired) => (i, "it expired"),
+        _ => return Ok(ByLink::Dead(dead_link(conn, &link)?)),
+    };
+    if !invitations::mark_new_invitation_asked(conn, invitation.id)? {
+        return Ok(ByLink::Answered(()));
+    }
+    let workspace = workspaces::find(conn, invitation.workspace_id)?;
+    for admin in workspace_members::admins(conn, workspace.id)? {
+        let email = messages::NewInvitationAsked {
+            admin_first_name: admin.first_name.clone(),
+            invitee: invitation.address(),
+            workspace: workspace.name.clone(),
+            reason: reason.to_string(),
+            link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
+        };
+        mail::enqueue(conn, &admin.email, &email)?;
+    }
+    audit::record(
+        conn,
+        &actor
+            .event(AuditAction::NewInvitationAsked)
+            .organisation(workspace.organisation_id)
+            .workspace(workspace.id)
+            .detail(format!(
+                "{} asked for a new invitation ({reason})",
+                invitation.address()
+            )),
+    )?;
+    Ok(ByLink::Answered(()))
+}
+
+// ---------------------------------------------------------------- housekeeping
+
+/// Reminds people of up to `limit` open invitations that expire within three days, with a
+/// fresh link that works alongside the one already sent. How many were sent.
+pub fn send_reminders(conn: &mut PgConnection, base_url: &str, limit: i64) -> AppResult<usize> {
+    let due = invitations::claim_due_reminders(conn, limit)?;
+    let mut sent = 0;
+    for invitation in &due {
+        let Ok(workspace) = workspaces::find_live(conn, invitation.workspace_id) else {
+            continue;
+        };
+        send_link(conn, base_url, invitation, &workspace, true)?;
+        sent += 1;
+    }
+    Ok(sent)
 }

@@ -3,10 +3,14 @@
 //! line and housekeeping alike. Nothing here knows about HTTP.
 
 pub mod accounts;
+pub mod conversations;
+pub mod guests;
 pub mod invitations;
 pub mod join_links;
 pub mod membership;
+pub mod message_templates;
 pub mod organisations;
+pub mod patients;
 pub mod roles;
 pub mod roster;
 pub mod workspaces;

@@ -54,17 +54,13 @@ pub struct NewPatient<'a> {
     pub id: PatientId,
     pub workspace_id: Option<WorkspaceId>,
     pub owner_id: Option<UserId>,
-    pub nhs_number: &'a str,
-    pub first_name: &'a str,
-    pub surname: &'a str,
-    pub date_of_birth: NaiveDate,
-    pub mobile: Option<&'a str>,
-    pub email: Option<&'a str>,
     pub created_by: Option<UserId>,
-    pub updated_by: Option<UserId>,
+    /// The record itself, as a correction writes it too.
+    #[diesel(embed)]
+    pub record: PatientChanges<'a>,
 }
 
-#[derive(Debug, AsChangeset)]
+#[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = patients, treat_none_as_null = true)]
 pub struct PatientChanges<'a> {
     pub nhs_number: &'a str,

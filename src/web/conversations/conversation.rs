@@ -4,23 +4,25 @@
 //! `POST .../done`. Each finds the conversation through the viewer's own WHERE clause, so an id
 //! from another workspace, or one the viewer may not see, is 404.
 
-use crate::domain::{Channel, WorkspaceRole};
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use diesel::PgConnection;
 use serde::Deserialize;
 
-use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::permissions::{self, ConversationAccess};
 use crate::db::models::conversations::{self, Conversation};
 use crate::db::models::message_templates::{self, MessageTemplate};
 use crate::db::models::messages::{self, Shown};
 use crate::db::models::patients::{self, Patient};
+use crate::db::models::users::User;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{ConversationId, UserId, WorkspaceId};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
-use crate::web::conversations::compose::{MessageForm, SMS_MAX};
+use crate::domain::{Channel, ConversationId, UserId, WorkspaceId, WorkspaceRole};
+use crate::error::AppResult;
+use crate::services::conversations::{self as service, NOT_ASSIGNABLE, SMS_MAX};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
+use crate::web::conversations::compose::MessageForm;
 use crate::web::conversations::listing::Colleague;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
@@ -61,107 +63,107 @@ impl ConversationPage {
     }
 }
 
+/// What the page's queries found, with the viewer's own words ("You", "(you)") in place.
+struct Found {
+    access: ConversationAccess,
+    conversation: Conversation,
+    patient: Patient,
+    shown: Vec<Shown>,
+    assigned: String,
+    colleagues: Vec<Colleague>,
+    templates: Vec<MessageTemplate>,
+    signature: String,
+}
+
+fn load(
+    conn: &mut PgConnection,
+    me: &User,
+    id: WorkspaceId,
+    conversation: ConversationId,
+) -> AppResult<Found> {
+    let (access, conversation) = permissions::see_conversation(conn, me, id, conversation)?;
+    let patient = patients::find(conn, conversation.patient_id)?;
+    let shown = messages::in_conversation(conn, id, conversation.id, SHOWN)?;
+    let colleagues = if access.shares() {
+        workspace_members::with_users(conn, id)?
+            .into_iter()
+            .filter(|(m, _)| m.is_approved())
+            .map(|(m, u)| Colleague {
+                id: u.id.to_string(),
+                name: if u.id == me.id {
+                    format!("{} (you)", u.full_name())
+                } else {
+                    u.full_name()
+                },
+                guest: m.role == WorkspaceRole::Guest,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let assigned = match conversation.assigned_to {
+        None => "Unassigned".to_string(),
+        Some(who) if who == me.id => "You".to_string(),
+        Some(who) => conversations::names(conn, &[who])?
+            .pop()
+            .map(|(_, n)| n)
+            .unwrap_or_default(),
+    };
+    Ok(Found {
+        templates: message_templates::usable(conn, id, me.id, access.shares())?,
+        signature: service::sign(me, &access, String::new()).signature(),
+        access,
+        conversation,
+        patient,
+        shown,
+        assigned,
+        colleagues,
+    })
+}
+
 async fn render_page(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     (id, conversation): (WorkspaceId, ConversationId),
     errors: FormErrors,
 ) -> AppResult<HttpResponse> {
-    let user = current.user.clone();
-    let loaded = crate::db::run(&state.pool, move |conn| {
-        let (access, conversation) = permissions::see_conversation(conn, &user, id, conversation)?;
-        let patient = patients::find(conn, conversation.patient_id)?;
-        let shown = messages::in_conversation(conn, id, conversation.id, SHOWN)?;
-        let members = if access.shares() {
-            workspace_members::with_users(conn, id)?
-                .into_iter()
-                .filter(|(m, _)| m.is_approved())
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let names = conversations::names(
-            conn,
-            &conversation.assigned_to.into_iter().collect::<Vec<_>>(),
-        )?;
-        let templates = message_templates::usable(conn, id, user.id, access.shares())?;
-        Ok((
-            access,
-            conversation,
-            patient,
-            shown,
-            members,
-            names,
-            templates,
-        ))
-    })
-    .await?;
-    let (access, conversation, patient, shown, members, names, templates) = loaded;
-    let me = current.id();
-    let assigned = match conversation.assigned_to {
-        None => "Unassigned".to_string(),
-        Some(who) if who == me => "You".to_string(),
-        Some(_) => names.first().map(|(_, n)| n.clone()).unwrap_or_default(),
-    };
-    let status = errors.status();
-    let last_channel = shown
+    let page = signed
+        .page(move |conn, frame| load(conn, &frame.user, id, conversation))
+        .await?;
+    let found = page.data;
+    let last_channel = found
+        .shown
         .last()
-        .map_or(Channel::Sms.to_string(), |m| m.message.channel.to_string());
+        .map_or(Channel::Sms, |m| m.message.channel);
     crate::web::render_with(
-        status,
+        errors.status(),
         &ConversationPage {
-            layout: Layout::signed_in(session, &current.user, &current.nav)?,
+            layout: page.layout,
             errors,
-            signature: format!(
-                "– {}, {}",
-                current.user.full_name(),
-                access.access.workspace.name
-            ),
-            shares: access.shares(),
-            workspace: access.access.workspace,
+            signature: found.signature,
+            shares: found.access.shares(),
+            workspace: found.access.access.workspace,
             tab: "conversations",
             form: MessageForm {
-                patient_id: patient.id.to_string(),
-                channel: last_channel,
+                patient_id: found.patient.id.to_string(),
+                channel: last_channel.code().to_string(),
                 ..MessageForm::default()
             },
-            conversation,
-            patient,
-            messages: shown,
-            assigned,
-            colleagues: members
-                .iter()
-                .map(|(m, u)| Colleague {
-                    id: u.id.to_string(),
-                    name: if u.id == me {
-                        format!("{} (you)", u.full_name())
-                    } else {
-                        u.full_name()
-                    },
-                    guest: m.role == WorkspaceRole::Guest,
-                })
-                .collect(),
-            templates,
+            conversation: found.conversation,
+            patient: found.patient,
+            messages: found.shown,
+            assigned: found.assigned,
+            colleagues: found.colleagues,
+            templates: found.templates,
             sms_max: SMS_MAX,
         },
     )
 }
 
 pub async fn conversation_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(WorkspaceId, ConversationId)>,
 ) -> AppResult<HttpResponse> {
-    render_page(
-        &session,
-        &state,
-        &current,
-        path.into_inner(),
-        FormErrors::default(),
-    )
-    .await
+    render_page(&signed, path.into_inner(), FormErrors::default()).await
 }
 
 #[derive(Deserialize, Default)]
@@ -170,88 +172,56 @@ pub struct AssignForm {
     user_id: String,
 }
 
+impl AssignForm {
+    /// The assignee (`None` to unassign); `Err` for something that is no one's id.
+    fn parse(&self) -> Result<Option<UserId>, ()> {
+        match self.user_id.trim() {
+            "" => Ok(None),
+            raw => raw.parse().map(Some).map_err(|_| ()),
+        }
+    }
+}
+
 pub async fn assign(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(WorkspaceId, ConversationId)>,
     form: web::Form<AssignForm>,
 ) -> AppResult<HttpResponse> {
     let (id, conversation) = path.into_inner();
-    let to = match form.user_id.trim() {
-        "" => None,
-        raw => match raw.parse::<UserId>() {
-            Ok(to) => Some(to),
-            Err(_) => return refuse_assignee(&session, &state, &current, (id, conversation)).await,
-        },
+    let decision = match form.parse() {
+        Ok(to) => {
+            let ip = signed.ip.clone();
+            signed
+                .decide(move |conn, user| {
+                    service::assign(conn, &Actor::person(user, &ip), id, conversation, to)
+                })
+                .await?
+        }
+        Err(()) => Decision::refused(NOT_ASSIGNABLE),
     };
-    let user = current.user.clone();
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        permissions::share_in_workspace(conn, &user, id)?;
-        let (_, found) = permissions::see_conversation(conn, &user, id, conversation)?;
-        let name = match to {
-            None => None,
-            Some(to) => {
-                let member = workspace_members::find(conn, id, to)?;
-                if !member.is_some_and(|m| m.is_approved()) {
-                    return Ok(None);
-                }
-                conversations::names(conn, &[to])?.pop().map(|(_, n)| n)
-            }
-        };
-        if !conversations::assign(conn, id, found.id, to)? {
-            return Err(AppError::NotFound);
+    match decision {
+        Decision::Done(message) => signed.done(
+            &message,
+            &format!("/workspaces/{id}/conversations/{conversation}"),
+        ),
+        Decision::Refused(reason) => {
+            let mut errors = FormErrors::default();
+            errors.add("user_id", reason);
+            render_page(&signed, (id, conversation), errors).await
         }
-        Ok(Some(name))
-    })
-    .await?;
-    match outcome {
-        Some(name) => {
-            session.set_flash(&match name {
-                Some(name) => format!("Conversation assigned to {name}."),
-                None => "Conversation unassigned.".to_string(),
-            })?;
-            Ok(crate::web::see_other(&format!(
-                "/workspaces/{id}/conversations/{conversation}"
-            )))
-        }
-        None => refuse_assignee(&session, &state, &current, (id, conversation)).await,
     }
 }
 
-async fn refuse_assignee(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
-    path: (WorkspaceId, ConversationId),
-) -> AppResult<HttpResponse> {
-    let mut errors = FormErrors::default();
-    errors.add(
-        "user_id",
-        "Choose someone who is an approved member of this workspace",
-    );
-    render_page(session, state, current, path, errors).await
-}
-
 pub async fn done(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(WorkspaceId, ConversationId)>,
 ) -> AppResult<HttpResponse> {
     let (id, conversation) = path.into_inner();
-    let user = current.user.clone();
-    let closed = crate::db::transaction(&state.pool, move |conn| {
-        let (_, found) = permissions::see_conversation(conn, &user, id, conversation)?;
-        Ok(conversations::mark_done(conn, id, found.id, user.id)?)
-    })
-    .await?;
-    session.set_flash(if closed {
-        "Conversation marked as done. The next message to this patient starts a new one."
-    } else {
-        "This conversation was already done."
-    })?;
-    Ok(crate::web::see_other(&format!(
-        "/workspaces/{id}/conversations"
-    )))
+    let ip = signed.ip.clone();
+    let message = signed
+        .change(move |conn, user| {
+            service::mark_done(conn, &Actor::person(user, &ip), id, conversation)
+        })
+        .await?;
+    signed.done(&message, &format!("/workspaces/{id}/conversations"))
 }

@@ -3,7 +3,6 @@
 //! them, pending members the ones they sent in, guests the ones assigned to them: the rule is in
 //! the query (`conversations::Visibility`), not in the template.
 
-use crate::domain::{ConversationStatus, WorkspaceRole};
 use std::collections::HashMap;
 
 use actix_web::{web, HttpResponse};
@@ -11,15 +10,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
 use crate::db::models::conversations::{self, Assigned, Cursor, Filter};
 use crate::db::models::messages;
 use crate::db::models::patients;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{PatientId, UserId, WorkspaceId};
+use crate::domain::{ConversationStatus, PatientId, UserId, WorkspaceId, WorkspaceRole};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
 /// Conversations on one page.
@@ -107,14 +105,12 @@ fn excerpt(body: &str) -> String {
 }
 
 pub async fn conversations_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     id: web::Path<WorkspaceId>,
     query: web::Query<ListQuery>,
 ) -> AppResult<HttpResponse> {
     let (id, query) = (id.into_inner(), query.into_inner());
-    let me = current.id();
+    let me = signed.id();
     let assigned = match query.assigned.as_str() {
         "me" => Assigned::To(me),
         "unassigned" => Assigned::Unassigned,
@@ -129,10 +125,9 @@ pub async fn conversations_page(
         status,
         before,
     };
-    let user = current.user.clone();
-    let (access, members, found, patients, latest, names) =
-        crate::db::run(&state.pool, move |conn| {
-            let access = permissions::use_conversations(conn, &user, id)?;
+    let page = signed
+        .page(move |conn, frame| {
+            let access = permissions::use_conversations(conn, &frame.user, id)?;
             let members = if access.shares() {
                 workspace_members::with_users(conn, id)?
                     .into_iter()
@@ -155,6 +150,7 @@ pub async fn conversations_page(
             ))
         })
         .await?;
+    let (access, members, found, patients, latest, names) = page.data;
     let patients: HashMap<_, _> = patients.into_iter().map(|p| (p.id, p)).collect();
     let latest: HashMap<_, _> = latest.into_iter().map(|m| (m.message.id, m)).collect();
     let names: HashMap<_, _> = names.into_iter().collect();
@@ -198,7 +194,7 @@ pub async fn conversations_page(
             .map_or_else(|| "Nobody in this workspace".into(), |(_, u)| u.full_name()),
     };
     let page = ListPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        layout: page.layout,
         shares: access.shares(),
         pending: access.access.is_pending(),
         guest: access.access.is_approved() && !access.shares(),

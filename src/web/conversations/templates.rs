@@ -1,23 +1,23 @@
 //! Message templates: `GET /workspaces/{id}/templates` (yours, and the workspace's shared ones
 //! for approved colleagues), `POST /workspaces/{id}/templates` (name, body, `shared=on`) and
-//! `POST .../templates/{template_id}/delete`.
+//! `POST .../templates/{template_id}/delete`. The decisions are in `services::message_templates`.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
-use crate::db::models::message_templates::{self, MessageTemplate, NewMessageTemplate};
+use crate::db::models::message_templates::{self, MessageTemplate};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{TemplateId, WorkspaceId};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::error::AppResult;
+// A template is as long as an email may be; a text message is shorter still when sent.
+use crate::services::conversations::EMAIL_MAX;
+use crate::services::message_templates::NewTemplate;
+use crate::services::{self, Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
-
-/// The longest message body (an email's); a text message is shorter still when sent.
-pub const MAX_BODY: usize = 5000;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -26,6 +26,31 @@ pub struct TemplateForm {
     body: String,
     /// "on" to share it with the workspace's approved colleagues.
     shared: String,
+}
+
+impl TemplateForm {
+    /// The form's own rules; who may share is the service's.
+    fn parse(&self, errors: &mut FormErrors) -> Option<NewTemplate> {
+        let (name, body) = (self.name.trim().to_string(), self.body.trim().to_string());
+        if name.is_empty() {
+            errors.add("name", "Enter a name for the template");
+        } else if name.chars().count() > 100 {
+            errors.add("name", "The name must be 100 characters or fewer");
+        }
+        if body.is_empty() {
+            errors.add("body", "Enter the message");
+        } else if body.chars().count() > EMAIL_MAX {
+            errors.add(
+                "body",
+                format!("The message must be {EMAIL_MAX} characters or fewer"),
+            );
+        }
+        errors.is_empty().then(|| NewTemplate {
+            name,
+            body,
+            shared: self.shared == "on",
+        })
+    }
 }
 
 #[derive(Template)]
@@ -41,25 +66,23 @@ struct TemplatesPage {
 }
 
 async fn render_page(
-    session: &TypedSession,
-    state: &AppState,
-    current: &CurrentUser,
+    signed: &Signed,
     id: WorkspaceId,
     errors: FormErrors,
     form: TemplateForm,
 ) -> AppResult<HttpResponse> {
-    let user = current.user.clone();
-    let (access, templates) = crate::db::run(&state.pool, move |conn| {
-        let access = permissions::use_conversations(conn, &user, id)?;
-        let templates = message_templates::usable(conn, id, user.id, access.shares())?;
-        Ok((access, templates))
-    })
-    .await?;
-    let status = errors.status();
+    let page = signed
+        .page(move |conn, frame| {
+            let access = permissions::use_conversations(conn, &frame.user, id)?;
+            let templates = message_templates::usable(conn, id, frame.user.id, access.shares())?;
+            Ok((access, templates))
+        })
+        .await?;
+    let (access, templates) = page.data;
     crate::web::render_with(
-        status,
+        errors.status(),
         &TemplatesPage {
-            layout: Layout::signed_in(session, &current.user, &current.nav)?,
+            layout: page.layout,
             errors,
             shares: access.shares(),
             workspace: access.access.workspace,
@@ -70,16 +93,9 @@ async fn render_page(
     )
 }
 
-pub async fn templates_page(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    id: web::Path<WorkspaceId>,
-) -> AppResult<HttpResponse> {
+pub async fn templates_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
     render_page(
-        &session,
-        &state,
-        &current,
+        &signed,
         id.into_inner(),
         FormErrors::default(),
         TemplateForm::default(),
@@ -88,94 +104,40 @@ pub async fn templates_page(
 }
 
 pub async fn add_template(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     id: web::Path<WorkspaceId>,
     form: web::Form<TemplateForm>,
 ) -> AppResult<HttpResponse> {
     let (id, form) = (id.into_inner(), form.into_inner());
     let mut errors = FormErrors::default();
-    let (name, body) = (form.name.trim().to_string(), form.body.trim().to_string());
-    if name.is_empty() {
-        errors.add("name", "Enter a name for the template");
-    } else if name.chars().count() > 100 {
-        errors.add("name", "The name must be 100 characters or fewer");
-    }
-    if body.is_empty() {
-        errors.add("body", "Enter the message");
-    } else if body.chars().count() > MAX_BODY {
-        errors.add(
-            "body",
-            format!("The message must be {MAX_BODY} characters or fewer"),
-        );
-    }
-    if !errors.is_empty() {
-        return render_page(&session, &state, &current, id, errors, form).await;
-    }
-    let (user, shared) = (current.user.clone(), form.shared == "on");
-    let created = crate::db::transaction(&state.pool, move |conn| {
-        let access = permissions::use_conversations(conn, &user, id)?;
-        if shared && !access.shares() {
-            return Ok(None);
-        }
-        let template = message_templates::insert(
-            conn,
-            &NewMessageTemplate {
-                id: TemplateId::new(),
-                workspace_id: shared.then_some(id),
-                owner_id: (!shared).then_some(user.id),
-                name: &name,
-                body: &body,
-                created_by: Some(user.id),
-            },
-        )?;
-        Ok(Some(template))
-    })
-    .await?;
-    match created {
-        Some(template) => {
-            session.set_flash(&format!(
-                "Template “{}” saved{}.",
-                template.name,
-                if template.is_shared() {
-                    " and shared with the workspace"
-                } else {
-                    ""
-                }
-            ))?;
-            Ok(crate::web::see_other(&format!(
-                "/workspaces/{id}/templates"
-            )))
-        }
-        None => {
-            errors.add(
-                "shared",
-                "Only approved colleagues can share templates with the workspace",
-            );
-            render_page(&session, &state, &current, id, errors, form).await
+    if let Some(template) = form.parse(&mut errors) {
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                services::message_templates::add(conn, &Actor::person(user, &ip), id, &template)
+            })
+            .await?;
+        match decision {
+            Decision::Done(message) => {
+                return signed.done(&message, &format!("/workspaces/{id}/templates"))
+            }
+            // The only refusal: sharing, by someone who may not.
+            Decision::Refused(reason) => errors.add("shared", reason),
         }
     }
+    render_page(&signed, id, errors, form).await
 }
 
 pub async fn delete_template(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
+    signed: Signed,
     path: web::Path<(WorkspaceId, TemplateId)>,
 ) -> AppResult<HttpResponse> {
     let (id, template) = path.into_inner();
-    let user = current.user.clone();
-    crate::db::transaction(&state.pool, move |conn| {
-        let access = permissions::use_conversations(conn, &user, id)?;
-        if !message_templates::delete_usable(conn, id, user.id, access.shares(), template)? {
-            return Err(AppError::NotFound);
-        }
-        Ok(())
-    })
-    .await?;
-    session.set_flash("Template deleted.")?;
-    Ok(crate::web::see_other(&format!(
-        "/workspaces/{id}/templates"
-    )))
+    let ip = signed.ip.clone();
+    signed
+        .change(move |conn, user| {
+            services::message_templates::delete(conn, &Actor::person(user, &ip), id, template)
+        })
+        .await?;
+    signed.done("Template deleted.", &format!("/workspaces/{id}/templates"))
 }

@@ -1,55 +1,36 @@
 //! The emailed link: `GET /invitations/{token}` shows the workspace and who invited you (and
 //! never uses the link up); `POST .../accept` joins, `POST .../decline` tells the inviter, and
 //! `POST .../ask` on a dead link asks the workspace's admins for a new invitation. The link
-//! never signs anyone in: accepting needs a signed-in account with the invited address.
+//! never signs anyone in: accepting needs a signed-in account with the invited address. The
+//! decisions are in `services::invitations`.
 
-use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use diesel::PgConnection;
 
-use super::acceptance::{self, Outcome};
-
-use crate::auth::{throttle, CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::invitations::{self, Invitation, Status};
+use super::{link_holder, sign_in_first, signed_layout};
+use crate::auth::TypedSession;
+use crate::db::models::invitations::{self as invitation_rows, Invitation, Status};
+use crate::db::models::organisations;
+use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
-use crate::db::models::{organisations, users};
 use crate::domain::token::sha256_hex;
 use crate::error::AppResult;
-use crate::mail::{self, messages};
+pub use crate::services::invitations::LinkState;
+use crate::services::invitations::{self, Acceptance, ByLink, DeadLink, DeadReason};
+use crate::services::{Actor, Decision};
 use crate::state::AppState;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
 
-/// Where a link stands when it is opened.
-pub enum LinkState {
-    Live(Invitation),
-    /// A resend replaced this link; the invitation may still be open with a newer one.
-    Replaced(Invitation),
-    Ended(Invitation, Status),
-    Unknown,
-    Throttled,
-}
-
-/// Looks the link up without using it; unknown tokens count against the address.
+/// Looks the link up without using it, in its own transaction (unknown tokens count against
+/// the address). For sign-up from an invitation.
 pub async fn link_state(state: &AppState, token: &str, ip: &str) -> AppResult<LinkState> {
     let (hash, ip) = (sha256_hex(token), ip.to_string());
     crate::db::transaction(&state.pool, move |conn| {
-        if throttle::check_address(conn, &ip)? != throttle::Verdict::Allowed {
-            return Ok(LinkState::Throttled);
-        }
-        Ok(match invitations::find_by_token(conn, &hash)? {
-            None => {
-                throttle::record_address_failure(conn, &ip)?;
-                LinkState::Unknown
-            }
-            Some((invitation, true)) => LinkState::Replaced(invitation),
-            Some((invitation, false)) => match invitation.status() {
-                Status::NotJoined => LinkState::Live(invitation),
-                other => LinkState::Ended(invitation, other),
-            },
-        })
+        invitations::look_up(conn, &hash, &ip)
     })
     .await
 }
@@ -64,7 +45,7 @@ struct Details {
     expires_on: String,
 }
 
-fn details(conn: &mut diesel::PgConnection, invitation: &Invitation) -> AppResult<Details> {
+fn details(conn: &mut PgConnection, invitation: &Invitation) -> AppResult<Details> {
     let workspace = workspaces::find(conn, invitation.workspace_id)?;
     let organisation = organisations::find(conn, workspace.organisation_id)?.name;
     let inviter = match invitation.invited_by {
@@ -106,43 +87,10 @@ struct DeadPage {
     may_ask: bool,
 }
 
-fn layout(session: &TypedSession, current: Option<&CurrentUser>) -> AppResult<Layout> {
-    match current {
-        Some(c) => Layout::signed_in(session, &c.user, &c.nav),
-        None => Layout::anonymous(session),
-    }
-}
-
-/// Why a link does not work.
-#[derive(Clone, Copy)]
-pub enum DeadReason {
-    Throttled,
-    Unknown,
-    Replaced,
-    Ended(Status),
-}
-
-impl LinkState {
-    fn dead_reason(&self) -> DeadReason {
-        match self {
-            LinkState::Throttled => DeadReason::Throttled,
-            LinkState::Unknown => DeadReason::Unknown,
-            LinkState::Replaced(_) => DeadReason::Replaced,
-            LinkState::Ended(_, status) => DeadReason::Ended(*status),
-            LinkState::Live(_) => DeadReason::Ended(Status::NotJoined),
-        }
-    }
-}
-
 /// The page for a link that does not work, saying why.
-fn render_dead(
-    session: &TypedSession,
-    current: Option<&CurrentUser>,
-    token: &str,
-    reason: DeadReason,
-    workspace: &str,
-) -> AppResult<HttpResponse> {
-    let (status, heading, explanation, may_ask) = match reason {
+fn render_dead(layout: Layout, token: &str, dead: &DeadLink) -> AppResult<HttpResponse> {
+    let workspace = &dead.workspace;
+    let (status, heading, explanation, may_ask) = match dead.reason {
         DeadReason::Throttled => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts".to_string(),
@@ -185,7 +133,7 @@ fn render_dead(
                 ),
                 Status::Expired | Status::NotJoined => (
                     "This invitation has expired".to_string(),
-                    format!("Invitations work for {} days. Ask for a new invitation to {workspace}.", invitations::VALID_FOR_DAYS),
+                    format!("Invitations work for {} days. Ask for a new invitation to {workspace}.", invitation_rows::VALID_FOR_DAYS),
                     true,
                 ),
             };
@@ -195,7 +143,7 @@ fn render_dead(
     crate::web::render_with(
         status,
         &DeadPage {
-            layout: layout(session, current)?,
+            layout,
             token: token.to_string(),
             heading,
             explanation,
@@ -208,114 +156,133 @@ fn render_dead(
 pub async fn dead_link(
     session: &TypedSession,
     state: &AppState,
-    current: Option<&CurrentUser>,
+    signed: Option<&Signed>,
     token: &str,
     link: &LinkState,
 ) -> AppResult<HttpResponse> {
-    let workspace = match link {
-        LinkState::Live(i) | LinkState::Replaced(i) | LinkState::Ended(i, _) => {
-            let id = i.workspace_id;
-            crate::db::run(
-                &state.pool,
-                move |conn| Ok(workspaces::find(conn, id)?.name),
-            )
-            .await?
-        }
-        LinkState::Unknown | LinkState::Throttled => "the workspace".to_string(),
+    let link = link.clone();
+    let dead = crate::db::run(&state.pool, move |conn| invitations::dead_link(conn, &link)).await?;
+    render_dead(layout(signed, session).await?, token, &dead)
+}
+
+async fn layout(signed: Option<&Signed>, session: &TypedSession) -> AppResult<Layout> {
+    match signed {
+        Some(signed) => signed_layout(signed).await,
+        None => Layout::anonymous(session),
+    }
+}
+
+/// What the landing page found: the invitation as the viewer sees it, or a dead link.
+enum Landing {
+    Live {
+        d: Details,
+        by_mobile: bool,
+        wrong_account: Option<(String, String)>,
+        already_member: bool,
+    },
+    Dead(DeadLink),
+}
+
+fn load(
+    conn: &mut PgConnection,
+    token_hash: &str,
+    ip: &str,
+    viewer: Option<&User>,
+) -> AppResult<Landing> {
+    let link = invitations::look_up(conn, token_hash, ip)?;
+    let LinkState::Live(invitation) = link else {
+        return Ok(Landing::Dead(invitations::dead_link(conn, &link)?));
     };
-    render_dead(session, current, token, link.dead_reason(), &workspace)
+    let d = details(conn, &invitation)?;
+    let mut already_member = false;
+    let mut wrong_account = None;
+    if let Some(viewer) = viewer {
+        if invitations::addressed_to(&invitation, viewer) {
+            already_member = workspace_members::find(conn, d.workspace.id, viewer.id)?
+                .is_some_and(|m| m.is_approved());
+        } else {
+            wrong_account = Some((invitation.address(), viewer.email.clone()));
+        }
+    }
+    Ok(Landing::Live {
+        d,
+        by_mobile: invitation.mobile.is_some(),
+        wrong_account,
+        already_member,
+    })
 }
 
 pub async fn landing_page(
     req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
-    current: Option<CurrentUser>,
+    signed: Option<Signed>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let link = link_state(&state, &token, &crate::web::client_ip(&req)).await?;
-    let LinkState::Live(invitation) = link else {
-        return dead_link(&session, &state, current.as_ref(), &token, &link).await;
-    };
-    let viewer = current.as_ref().map(|c| c.user.clone());
-    let (d, already_member, wrong_account) = crate::db::run(&state.pool, {
-        let invitation = invitation.clone();
-        move |conn| {
-            let d = details(conn, &invitation)?;
-            let mut already_member = false;
-            let mut wrong_account = None;
-            if let Some(viewer) = &viewer {
-                if acceptance::addressed_to(&invitation, viewer) {
-                    already_member = workspace_members::find(conn, d.workspace.id, viewer.id)?
-                        .is_some_and(|m| m.is_approved());
-                } else {
-                    wrong_account = Some((invitation.address(), viewer.email.clone()));
-                }
-            }
-            Ok((d, already_member, wrong_account))
+    let (hash, ip) = (sha256_hex(&token), crate::web::client_ip(&req));
+    let (layout, landing) = match &signed {
+        Some(signed) => {
+            let page = signed
+                .page(move |conn, frame| load(conn, &hash, &ip, Some(&frame.user)))
+                .await?;
+            (page.layout, page.data)
         }
-    })
-    .await?;
-    crate::web::render(&LandingPage {
-        layout: layout(&session, current.as_ref())?,
-        token,
-        signed_in: current.is_some(),
-        wrong_account,
-        already_member,
-        by_mobile: invitation.mobile.is_some(),
-        d,
-    })
+        None => {
+            let landing =
+                crate::db::transaction(&state.pool, move |conn| load(conn, &hash, &ip, None))
+                    .await?;
+            (Layout::anonymous(&session)?, landing)
+        }
+    };
+    match landing {
+        Landing::Dead(dead) => render_dead(layout, &token, &dead),
+        Landing::Live {
+            d,
+            by_mobile,
+            wrong_account,
+            already_member,
+        } => crate::web::render(&LandingPage {
+            layout,
+            token,
+            signed_in: signed.is_some(),
+            wrong_account,
+            already_member,
+            by_mobile,
+            d,
+        }),
+    }
 }
 
-pub async fn accept(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: Option<CurrentUser>,
-    token: web::Path<String>,
-) -> AppResult<HttpResponse> {
+pub async fn accept(signed: Option<Signed>, token: web::Path<String>) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let Some(current) = current else {
-        // The link never signs anyone in: sign in (or create the account) first.
-        return Ok(crate::web::see_other(&format!(
-            "/login?next=/invitations/{token}"
-        )));
+    let Some(signed) = signed else {
+        return Ok(sign_in_first(&format!("/invitations/{token}")));
     };
-    let ip = crate::web::client_ip(&req);
-    let link = link_state(&state, &token, &ip).await?;
-    let LinkState::Live(invitation) = link else {
-        return dead_link(&session, &state, Some(&current), &token, &link).await;
-    };
-    let (user, hash, base_url) = (
-        current.user.clone(),
-        sha256_hex(&token),
-        state.settings.base_url.clone(),
-    );
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        acceptance::accept(conn, &base_url, &invitation, &user, &ip, |conn| {
-            invitations::accept_by_token(conn, &hash, user.id)
+    let (hash, ip, base_url) = (sha256_hex(&token), signed.ip.clone(), signed.base_url());
+    let decision = signed
+        .decide(move |conn, user| {
+            invitations::accept_by_link(conn, &base_url, &Actor::person(user, &ip), &hash)
         })
-    })
-    .await?;
-    finish_acceptance(&session, &current, &token, outcome)
+        .await?;
+    finish_acceptance(&signed, &token, decision).await
 }
 
-/// After an acceptance by link or from inside the app: home in the workspace, or why not.
-pub fn finish_acceptance(
-    session: &TypedSession,
-    current: &CurrentUser,
+/// After an acceptance by link (`token`) or from inside the app (no token): home in the
+/// workspace, or the page saying why not.
+pub async fn finish_acceptance(
+    signed: &Signed,
     token: &str,
-    outcome: Outcome,
+    decision: Decision<Acceptance>,
 ) -> AppResult<HttpResponse> {
-    match outcome {
-        Outcome::Joined {
+    let (status, heading, explanation, may_ask) = match decision {
+        Decision::Done(Acceptance::Joined {
             workspace,
             already_member,
             pending,
-        } => {
-            session.set_current_workspace(Some(workspace.id))?;
-            session.set_flash(&if already_member {
+        }) => {
+            signed.session.set_current_workspace(Some(workspace.id))?;
+            let flash = if already_member {
                 format!("You are already in {}.", workspace.name)
             } else if pending {
                 format!(
@@ -324,115 +291,72 @@ pub fn finish_acceptance(
                 )
             } else {
                 format!("You joined {}.", workspace.name)
-            })?;
-            Ok(crate::web::see_other("/"))
-        }
-        Outcome::WrongAccount { invited, signed_in } => {
-            let page = DeadPage {
-                layout: Layout::signed_in(session, &current.user, &current.nav)?,
-                token: token.to_string(),
-                heading: "This invitation is for someone else".into(),
-                explanation: format!(
-                    "This invitation was sent to {invited}; you are signed in as {signed_in}. Sign out and sign in as {invited} (or create an account with that address) to accept it."
-                ),
-                may_ask: false,
             };
-            crate::web::render_with(StatusCode::FORBIDDEN, &page)
+            return signed.done(&flash, "/");
         }
-        Outcome::Refused { workspace, reason } => {
-            let page = DeadPage {
-                layout: Layout::signed_in(session, &current.user, &current.nav)?,
-                token: token.to_string(),
-                heading: "This invitation can no longer be used".into(),
-                explanation: format!(
-                    "You cannot join {} with this invitation: {reason}.",
-                    if workspace.is_empty() {
-                        "the workspace"
-                    } else {
-                        &workspace
-                    }
-                ),
-                may_ask: !token.is_empty(),
-            };
-            crate::web::render_with(StatusCode::CONFLICT, &page)
+        Decision::Done(Acceptance::Dead(dead)) => {
+            return render_dead(signed_layout(signed).await?, token, &dead)
         }
-        Outcome::Dead(status, workspace) => render_dead(
-            session,
-            Some(current),
-            token,
-            DeadReason::Ended(status),
-            &workspace,
+        Decision::Done(Acceptance::WrongAccount { invited, signed_in }) => (
+            StatusCode::FORBIDDEN,
+            "This invitation is for someone else",
+            format!(
+                "This invitation was sent to {invited}; you are signed in as {signed_in}. Sign out and sign in as {invited} (or create an account with that address) to accept it."
+            ),
+            false,
         ),
-    }
+        Decision::Refused(explanation) => (
+            StatusCode::CONFLICT,
+            "This invitation can no longer be used",
+            explanation,
+            !token.is_empty(),
+        ),
+    };
+    crate::web::render_with(
+        status,
+        &DeadPage {
+            layout: signed_layout(signed).await?,
+            token: token.to_string(),
+            heading: heading.to_string(),
+            explanation,
+            may_ask,
+        },
+    )
 }
 
 pub async fn decline(
     req: HttpRequest,
     session: TypedSession,
     state: web::Data<AppState>,
-    current: Option<CurrentUser>,
+    signed: Option<Signed>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let ip = crate::web::client_ip(&req);
-    let link = link_state(&state, &token, &ip).await?;
-    let LinkState::Live(invitation) = link else {
-        return dead_link(&session, &state, current.as_ref(), &token, &link).await;
-    };
-    let actor = current.as_ref().map(|c| c.user.id);
-    let base_url = state.settings.base_url.clone();
-    let declined = crate::db::transaction(&state.pool, move |conn| {
-        record_decline(conn, &invitation, actor, &ip, &base_url)
-    })
-    .await?;
-    match declined {
-        Some(workspace) => {
-            session.set_flash(&format!(
-                "You declined the invitation to {workspace}. We have told the person who invited you."
-            ))?;
-            Ok(crate::web::see_other("/"))
+    let (hash, base_url) = (sha256_hex(&token), state.settings.base_url.clone());
+    let answer = match &signed {
+        Some(signed) => {
+            let ip = signed.ip.clone();
+            signed
+                .change(move |conn, user| {
+                    invitations::decline_by_link(conn, &base_url, &Actor::person(user, &ip), &hash)
+                })
+                .await?
         }
         None => {
-            let link = link_state(&state, &token, "").await?;
-            dead_link(&session, &state, current.as_ref(), &token, &link).await
+            let holder = link_holder(crate::web::client_ip(&req));
+            crate::db::transaction(&state.pool, move |conn| {
+                invitations::decline_by_link(conn, &base_url, &holder, &hash)
+            })
+            .await?
         }
-    }
-}
-
-/// Declines the invitation, emails the inviter and audits it; the workspace's name, or `None`
-/// when it was no longer open.
-pub fn record_decline(
-    conn: &mut diesel::PgConnection,
-    invitation: &Invitation,
-    actor: Option<crate::domain::UserId>,
-    ip: &str,
-    base_url: &str,
-) -> AppResult<Option<String>> {
-    let Some(declined) = invitations::decline(conn, invitation.id)? else {
-        return Ok(None);
     };
-    let workspace = workspaces::find(conn, declined.workspace_id)?;
-    if let Some(inviter) = declined.invited_by {
-        let inviter = users::find(conn, inviter)?;
-        if inviter.is_active() {
-            let email = messages::InvitationDeclined {
-                inviter_first_name: inviter.first_name.clone(),
-                invitee: declined.address(),
-                workspace: workspace.name.clone(),
-                link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
-            };
-            mail::enqueue(conn, &inviter.email, &email)?;
+    match answer {
+        ByLink::Answered(message) => {
+            session.set_flash(&message)?;
+            Ok(crate::web::see_other("/"))
         }
+        ByLink::Dead(dead) => render_dead(layout(signed.as_ref(), &session).await?, &token, &dead),
     }
-    let mut event = NewAuditEvent::new(AuditAction::InvitationDeclined, Some(ip.to_string()))
-        .organisation(workspace.organisation_id)
-        .workspace(workspace.id)
-        .detail(format!("{} declined the invitation", declined.address()));
-    if let Some(actor) = actor {
-        event = event.actor(actor).target(actor);
-    }
-    audit::record(conn, &event)?;
-    Ok(Some(workspace.name))
 }
 
 /// "Ask for a new invitation" on a dead link: emails the workspace's admins (once a day).
@@ -443,46 +367,18 @@ pub async fn ask_again(
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let ip = crate::web::client_ip(&req);
-    let link = link_state(&state, &token, &ip).await?;
-    let (invitation, reason) = match &link {
-        // Live, but the rules may no longer let it be used (the inviter may no longer invite).
-        LinkState::Live(i) => (i.clone(), "it can no longer be used"),
-        LinkState::Replaced(i) => (i.clone(), "its link was replaced by a newer one"),
-        LinkState::Ended(i, Status::Declined) => (i.clone(), "it was declined"),
-        LinkState::Ended(i, Status::Rescinded) => (i.clone(), "it was withdrawn"),
-        LinkState::Ended(i, Status::Expired) => (i.clone(), "it expired"),
-        _ => return dead_link(&session, &state, None, &token, &link).await,
-    };
-    let base_url = state.settings.base_url.clone();
-    crate::db::transaction(&state.pool, move |conn| {
-        if !invitations::mark_new_invitation_asked(conn, invitation.id)? {
-            return Ok(());
-        }
-        let workspace = workspaces::find(conn, invitation.workspace_id)?;
-        for admin in workspace_members::admins(conn, workspace.id)? {
-            let email = messages::NewInvitationAsked {
-                admin_first_name: admin.first_name.clone(),
-                invitee: invitation.address(),
-                workspace: workspace.name.clone(),
-                reason: reason.to_string(),
-                link: format!("{base_url}/workspaces/{}/settings/users", workspace.id),
-            };
-            mail::enqueue(conn, &admin.email, &email)?;
-        }
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::NewInvitationAsked, Some(ip))
-                .organisation(workspace.organisation_id)
-                .workspace(workspace.id)
-                .detail(format!(
-                    "{} asked for a new invitation ({reason})",
-                    invitation.address()
-                )),
-        )?;
-        Ok(())
+    let (hash, base_url) = (sha256_hex(&token), state.settings.base_url.clone());
+    let holder = link_holder(crate::web::client_ip(&req));
+    let asked = crate::db::transaction(&state.pool, move |conn| {
+        invitations::ask_for_new(conn, &base_url, &holder, &hash)
     })
     .await?;
-    session.set_flash("We have asked the workspace's admins to send you a new invitation.")?;
-    Ok(crate::web::see_other(&format!("/invitations/{token}")))
+    match asked {
+        ByLink::Answered(()) => {
+            session
+                .set_flash("We have asked the workspace's admins to send you a new invitation.")?;
+            Ok(crate::web::see_other(&format!("/invitations/{token}")))
+        }
+        ByLink::Dead(dead) => render_dead(Layout::anonymous(&session)?, &token, &dead),
+    }
 }

@@ -1,15 +1,20 @@
 //! Invitations: inviting colleagues and guests into a workspace, the emailed link (accept,
-//! decline, ask for a new one), invitations shown inside the app, resend and rescind, the
-//! shareable workspace link, and the acceptance rules they share.
+//! decline, ask for a new one), invitations shown inside the app, resend and rescind, and the
+//! shareable workspace link. The decisions are in `services::invitations` and
+//! `services::join_links`.
 
-pub mod acceptance;
 pub mod in_app;
 pub mod invite;
 pub mod landing;
 pub mod listing;
 pub mod share_link;
 
-use actix_web::web;
+use actix_web::{web, HttpResponse};
+
+use crate::error::AppResult;
+use crate::services::Actor;
+use crate::web::context::Signed;
+use crate::web::layout::Layout;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -63,4 +68,22 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     )
     .route("/join/{token}", web::get().to(share_link::join_page))
     .route("/join/{token}", web::post().to(share_link::join));
+}
+
+/// The links never sign anyone in: sign in (or create the account) first, then come back.
+fn sign_in_first(path: &str) -> HttpResponse {
+    crate::web::see_other(&format!("/login?next={path}"))
+}
+
+/// Someone holding a link, as the audit knows them: by their address only.
+fn link_holder(ip: String) -> Actor<'static> {
+    Actor {
+        user: None,
+        ip: Some(ip),
+    }
+}
+
+/// The frame for a page shown after a decision: loaded only now that a page renders.
+async fn signed_layout(signed: &Signed) -> AppResult<Layout> {
+    Ok(signed.page(|_, _| Ok(())).await?.layout)
 }

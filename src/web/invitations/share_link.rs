@@ -3,29 +3,24 @@
 //! join through it are approved at once. Anyone: `GET/POST /join/{token}` — a member of the
 //! workspace's organisation (or someone whose address it admits) joins as pending, or approved
 //! where the admin chose so. Only the token's hash is kept, so the link is shown once, in the
-//! response to the form that made it.
+//! response to the form that made it. The decisions are in `services::join_links`.
 
-use crate::domain::AuditAction;
-use crate::domain::{MembershipStatus, WorkspaceRole};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
-use crate::auth::{throttle, CurrentUser, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::join_links::{self, Dead, JoinLink, LinkSettings};
-use crate::db::models::organisations;
-use crate::db::models::users::User;
+use super::{sign_in_first, signed_layout};
+use crate::db::models::join_links::{Dead, JoinLink, LinkSettings};
 use crate::db::models::workspace_members;
-use crate::db::models::workspaces::{self, Workspace};
+use crate::db::models::workspaces::Workspace;
 use crate::domain::{token::sha256_hex, WorkspaceId};
-use crate::error::{AppError, AppResult};
-use crate::services::join_links::{self as join_links_service, LinkChange};
-use crate::services::membership::tell_admins_of_request;
+use crate::error::AppResult;
+use crate::services::join_links::{
+    self as join_links_service, Found, Joining, LinkChange, Unusable,
+};
 use crate::services::Actor;
-use crate::state::AppState;
 use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
@@ -208,56 +203,21 @@ struct JoinProblemPage {
     explanation: String,
 }
 
-fn problem(
-    session: &TypedSession,
-    current: &CurrentUser,
-    status: StatusCode,
-    heading: &str,
-    explanation: String,
-) -> AppResult<HttpResponse> {
-    crate::web::render_with(
-        status,
-        &JoinProblemPage {
-            layout: Layout::signed_in(session, &current.user, &current.nav)?,
-            heading: heading.to_string(),
-            explanation,
-        },
-    )
-}
-
-/// Why this shareable link cannot be used (by this person).
-enum Refusal {
-    Throttled,
-    Unknown,
-    Dead(Dead),
-    /// Their address is not one the workspace's organisation admits.
-    NotInOrganisation(String),
-}
-
-fn refuse(
-    session: &TypedSession,
-    current: &CurrentUser,
-    refusal: Refusal,
-) -> AppResult<HttpResponse> {
+/// The page saying why this link cannot be used (by this person).
+fn refuse(layout: Layout, why: Unusable) -> AppResult<HttpResponse> {
     let ask = "Ask the workspace's admins for a new link or an invitation.";
-    match refusal {
-        Refusal::Throttled => problem(
-            session,
-            current,
+    let (status, heading, explanation) = match why {
+        Unusable::Throttled => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
             "Too many links that do not work were tried from your network. Wait a few minutes and try again.".into(),
         ),
-        Refusal::Unknown => problem(
-            session,
-            current,
+        Unusable::Unknown => (
             StatusCode::GONE,
             "This link is not valid",
             format!("The link may have been replaced by a newer one, or copied incompletely. {ask}"),
         ),
-        Refusal::Dead(dead) => problem(
-            session,
-            current,
+        Unusable::Dead(dead) => (
             StatusCode::GONE,
             match dead {
                 Dead::Disabled => "This link has been turned off",
@@ -266,188 +226,98 @@ fn refuse(
             },
             ask.to_string(),
         ),
-        Refusal::NotInOrganisation(organisation) => problem(
-            session,
-            current,
+        Unusable::NotInOrganisation(organisation) => (
             StatusCode::FORBIDDEN,
             "This link is for members of the organisation",
             format!("Only people with an email address {organisation} admits can join through this link. Ask the workspace's admins to invite you as a guest."),
         ),
-    }
-}
-
-/// Looks the link up (without counting a use) and checks this person may use it.
-fn check(
-    conn: &mut diesel::PgConnection,
-    user: &User,
-    hash: &str,
-    ip: &str,
-) -> AppResult<Result<(JoinLink, Workspace, String), Refusal>> {
-    if throttle::check_address(conn, ip)? != throttle::Verdict::Allowed {
-        return Ok(Err(Refusal::Throttled));
-    }
-    let Some(link) = join_links::find_by_token(conn, hash)? else {
-        throttle::record_address_failure(conn, ip)?;
-        return Ok(Err(Refusal::Unknown));
     };
-    let workspace = match workspaces::find_live(conn, link.workspace_id) {
-        Ok(workspace) => workspace,
-        Err(diesel::NotFound) => return Ok(Err(Refusal::Dead(Dead::Disabled))),
-        Err(other) => return Err(other.into()),
-    };
-    if let Some(dead) = link.dead() {
-        return Ok(Err(Refusal::Dead(dead)));
-    }
-    let organisation = organisations::find(conn, workspace.organisation_id)?.name;
-    let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?
-        || organisations::admits(conn, workspace.organisation_id, &user.email)?;
-    if !in_organisation {
-        return Ok(Err(Refusal::NotInOrganisation(organisation)));
-    }
-    Ok(Ok((link, workspace, organisation)))
+    crate::web::render_with(
+        status,
+        &JoinProblemPage {
+            layout,
+            heading: heading.to_string(),
+            explanation,
+        },
+    )
 }
 
 pub async fn join_page(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: Option<CurrentUser>,
+    signed: Option<Signed>,
     token: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let Some(current) = current else {
-        return Ok(crate::web::see_other(&format!("/login?next=/join/{token}")));
+    let Some(signed) = signed else {
+        return Ok(sign_in_first(&format!("/join/{token}")));
     };
-    let (user, hash, ip) = (
-        current.user.clone(),
-        sha256_hex(&token),
-        crate::web::client_ip(&req),
-    );
-    let checked = crate::db::transaction(&state.pool, move |conn| {
-        Ok(match check(conn, &user, &hash, &ip)? {
-            Ok((link, workspace, organisation)) => {
-                let already = workspace_members::find(conn, workspace.id, user.id)?.map(|m| {
-                    if m.is_approved() {
-                        "You are already a member of this workspace."
-                    } else {
-                        "You have already asked to join; an admin will approve you."
-                    }
-                });
-                Ok((link, workspace, organisation, already))
-            }
-            Err(refusal) => Err(refusal),
+    let (hash, ip) = (sha256_hex(&token), signed.ip.clone());
+    let page = signed
+        .page(move |conn, frame| {
+            let actor = Actor::person(&frame.user, &ip);
+            let found = join_links_service::look_up(conn, &actor, &hash)?;
+            let membership = match &found {
+                Found::Usable(usable) => {
+                    workspace_members::find(conn, usable.workspace.id, frame.user.id)?
+                }
+                Found::Unusable(_) => None,
+            };
+            Ok((found, membership))
         })
-    })
-    .await?;
-    match checked {
-        Err(refusal) => refuse(&session, &current, refusal),
-        Ok((link, workspace, organisation, already)) => crate::web::render(&JoinPage {
-            layout: Layout::signed_in(&session, &current.user, &current.nav)?,
+        .await?;
+    match page.data {
+        (Found::Unusable(why), _) => refuse(page.layout, why),
+        (Found::Usable(usable), membership) => crate::web::render(&JoinPage {
+            layout: page.layout,
             token,
-            workspace,
-            organisation,
-            approve_on_join: link.approve_on_join,
-            already,
+            workspace: usable.workspace,
+            organisation: usable.organisation,
+            approve_on_join: usable.link.approve_on_join,
+            already: membership.map(|m| {
+                if m.is_approved() {
+                    "You are already a member of this workspace."
+                } else {
+                    "You have already asked to join; an admin will approve you."
+                }
+            }),
         }),
     }
 }
 
-pub async fn join(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: Option<CurrentUser>,
-    token: web::Path<String>,
-) -> AppResult<HttpResponse> {
+pub async fn join(signed: Option<Signed>, token: web::Path<String>) -> AppResult<HttpResponse> {
     let token = token.into_inner();
-    let Some(current) = current else {
-        return Ok(crate::web::see_other(&format!("/login?next=/join/{token}")));
+    let Some(signed) = signed else {
+        return Ok(sign_in_first(&format!("/join/{token}")));
     };
-    let (user, hash, ip, base_url) = (
-        current.user.clone(),
-        sha256_hex(&token),
-        crate::web::client_ip(&req),
-        state.settings.base_url.clone(),
-    );
-    let joined = crate::db::transaction(&state.pool, move |conn| {
-        let (link, workspace, _) = match check(conn, &user, &hash, &ip)? {
-            Ok(found) => found,
-            Err(refusal) => return Ok(Err(refusal)),
-        };
-        workspaces::lock(conn, workspace.id)?;
-        if workspace_members::find(conn, workspace.id, user.id)?.is_some() {
-            return Ok(Ok((workspace, None)));
+    let (hash, ip, base_url) = (sha256_hex(&token), signed.ip.clone(), signed.base_url());
+    let joining = signed
+        .change(move |conn, user| {
+            join_links_service::join(conn, &base_url, &Actor::person(user, &ip), &hash)
+        })
+        .await?;
+    let (workspace, flash) = match joining {
+        Joining::Unusable(why) => return refuse(signed_layout(&signed).await?, why),
+        Joining::Joined {
+            workspace,
+            approved: true,
+        } => {
+            let flash = format!("You joined {}.", workspace.name);
+            (workspace, flash)
         }
-        // Counted in one conditional UPDATE, so parallel joins never pass the maximum.
-        let Some(link) = join_links::use_once(conn, &hash)? else {
-            return Ok(Err(Refusal::Dead(link.dead().unwrap_or(Dead::UsedUp))));
-        };
-        organisations::add_member(conn, workspace.organisation_id, user.id)?;
-        let event = NewAuditEvent::new(AuditAction::JoinedByLink, Some(ip))
-            .actor(user.id)
-            .target(user.id)
-            .organisation(workspace.organisation_id)
-            .workspace(workspace.id);
-        if link.approve_on_join {
-            workspace_members::join_approved(
-                conn,
-                workspace.id,
-                user.id,
-                WorkspaceRole::Member,
-                link.created_by,
-                None,
-            )?;
-            audit::record(
-                conn,
-                &event.detail(format!(
-                    "{} joined through the shareable link",
-                    user.full_name()
-                )),
-            )?;
-        } else {
-            workspace_members::insert(
-                conn,
-                workspace.id,
-                user.id,
-                MembershipStatus::Pending,
-                WorkspaceRole::Member,
-                "",
-                None,
-            )?
-            .ok_or_else(|| {
-                AppError::Unexpected(anyhow::anyhow!("membership appeared under the lock"))
-            })?;
-            tell_admins_of_request(
-                conn,
-                &base_url,
-                &workspace,
-                &user,
-                "Joined through the workspace's shareable link.",
-            )?;
-            audit::record(
-                conn,
-                &event.detail(format!(
-                    "{} asked to join through the shareable link",
-                    user.full_name()
-                )),
-            )?;
+        Joining::Joined {
+            workspace,
+            approved: false,
+        } => {
+            let flash = format!(
+                "Your request to join {} has been sent to its admins. You can use your personal features until they approve it.",
+                workspace.name
+            );
+            (workspace, flash)
         }
-        Ok(Ok((workspace, Some(link.approve_on_join))))
-    })
-    .await?;
-    match joined {
-        Err(refusal) => refuse(&session, &current, refusal),
-        Ok((workspace, outcome)) => {
-            session.set_current_workspace(Some(workspace.id))?;
-            session.set_flash(&match outcome {
-                Some(true) => format!("You joined {}.", workspace.name),
-                Some(false) => format!(
-                    "Your request to join {} has been sent to its admins. You can use your personal features until they approve it.",
-                    workspace.name
-                ),
-                None => format!("You are already in {}.", workspace.name),
-            })?;
-            Ok(crate::web::see_other("/"))
+        Joining::AlreadyIn(workspace) => {
+            let flash = format!("You are already in {}.", workspace.name);
+            (workspace, flash)
         }
-    }
+    };
+    signed.session.set_current_workspace(Some(workspace.id))?;
+    signed.done(&flash, "/")
 }
