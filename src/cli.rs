@@ -12,7 +12,7 @@ use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{organisations, roles, tokens, users};
 use crate::db::{self, PgPool};
 use crate::domain::{
-    EmailAddress, OrganisationId, Password, PersonName, Token, TokenPurpose, UserId,
+    EmailAddress, EmailDomains, OrganisationId, Password, PersonName, Token, TokenPurpose, UserId,
 };
 use crate::mail::{self, messages};
 
@@ -128,9 +128,9 @@ pub fn create_organisation(
         bail!("--name must not be empty");
     }
     let domains = if domains.is_empty() {
-        vec!["nhs.net".to_string(), "nhs.uk".to_string()]
+        EmailDomains::default()
     } else {
-        crate::web::setup::parse_domains(&domains.join(",")).map_err(|e| anyhow::anyhow!(e.0))?
+        EmailDomains::parse(&domains.join(",")).map_err(|e| anyhow::anyhow!(e.0))?
     };
     let conn = &mut *pool.get()?;
     let org = diesel::Connection::transaction(conn, |conn| {

@@ -3,6 +3,7 @@
 
 pub mod conversation_ids;
 pub mod email;
+pub mod email_domains;
 pub mod enums;
 pub mod ids;
 pub mod invitee;
@@ -16,6 +17,7 @@ pub mod workspace_name;
 
 pub use conversation_ids::*;
 pub use email::EmailAddress;
+pub use email_domains::EmailDomains;
 pub use enums::*;
 pub use ids::*;
 pub use invitee::Invitee;

@@ -4,7 +4,12 @@
 
 pub mod invitations;
 pub mod join_links;
+pub mod links;
 pub mod membership;
+pub mod passwords;
+pub mod setup;
+pub mod sign_in;
+pub mod sign_up;
 pub mod workspaces;
 
 use diesel::PgConnection;

@@ -10,7 +10,7 @@ use diesel::PgConnection;
 use super::accounts;
 use super::user::refused;
 use super::user_path;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::Organisation;
 use crate::db::models::users::User;
@@ -18,6 +18,7 @@ use crate::db::models::{people, recovery_codes, sessions, tokens, totp};
 use crate::domain::{OrganisationId, TokenPurpose, UserId};
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 
 /// What one action does in its transaction: `Ok(flash)` or `Err(why it was refused)`.
 type Action = fn(

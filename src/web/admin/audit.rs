@@ -8,11 +8,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{csv_field, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit_log::{self, LogFilter, LogLine};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 const PAGE_SIZE: i64 = 50;

@@ -11,11 +11,12 @@ use futures_util::StreamExt;
 use super::accounts::Actor;
 use super::roster::{self, Report};
 use super::AdminNav;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// A roster of 5,000 rows fits in well under this.

@@ -9,12 +9,13 @@ use serde::Deserialize;
 
 use super::user::refused;
 use super::user_path;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::{people, roster_profiles, sessions, tokens};
 use crate::domain::{OrganisationId, TokenPurpose, UserId};
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

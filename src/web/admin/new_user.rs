@@ -10,11 +10,12 @@ use serde::Deserialize;
 
 use super::accounts::{self, Actor, Newcomer, Outcome};
 use super::{user_path, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::domain::{DomainError, EmailAddress, OrganisationId, PersonName};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

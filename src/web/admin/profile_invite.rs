@@ -12,7 +12,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::AdminNav;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::roster_profiles::{self, RosterProfile};
@@ -23,6 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::{invitations, Actor, Decision};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

@@ -9,13 +9,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::AdminNav;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::roles::{self, Permissions, Role};
 use crate::domain::OrganisationId;
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

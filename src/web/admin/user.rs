@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 
 use super::{status_of, user_path, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::roles::{self, Role};
 use crate::db::models::roster_profiles::{self, RosterProfile};
@@ -23,6 +23,7 @@ use crate::domain::{OrganisationId, PersonName, UserId, WorkspaceId};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

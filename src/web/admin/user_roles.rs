@@ -10,7 +10,7 @@ use diesel::PgConnection;
 
 use super::user::{RoleForm, UserPage, UserView};
 use super::user_path;
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::roles::{self, Role, RoleAssignment};
 use crate::db::models::users::User;
@@ -19,6 +19,7 @@ use crate::domain::{OrganisationId, RoleId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 pub async fn roles_tab(

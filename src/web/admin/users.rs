@@ -7,13 +7,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{status_of, AdminNav};
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::people::{self, PAGE_SIZE};
 use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::domain::{OrganisationId, UserId};
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

@@ -10,7 +10,7 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions::{self, ConversationAccess};
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::conversations;
 use crate::db::models::message_templates::{self, MessageTemplate};
 use crate::db::models::messages::{self, NewMessage};
@@ -22,6 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages::PatientMessage};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// A text message with its signature fits in four Channel::Sms parts.

@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::conversations::{self, Conversation};
 use crate::db::models::message_templates::{self, MessageTemplate};
 use crate::db::models::messages::{self, Shown};
@@ -23,6 +23,7 @@ use crate::state::AppState;
 use crate::web::conversations::compose::{MessageForm, SMS_MAX};
 use crate::web::conversations::listing::Colleague;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// A conversation shows at most this many messages.

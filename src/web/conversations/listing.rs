@@ -11,7 +11,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::conversations::{self, Assigned, Cursor, Filter};
 use crate::db::models::messages;
 use crate::db::models::patients;
@@ -20,6 +20,7 @@ use crate::db::models::workspaces::Workspace;
 use crate::domain::{PatientId, UserId, WorkspaceId};
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// Conversations on one page.

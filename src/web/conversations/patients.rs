@@ -12,7 +12,7 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions::{self, ConversationAccess};
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::patients::{self, List, NewPatient, Patient, PatientChanges};
 use crate::db::models::users::User;
@@ -23,6 +23,7 @@ use crate::domain::{
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// Each list shows at most this many patients.

@@ -7,13 +7,14 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::permissions;
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::message_templates::{self, MessageTemplate, NewMessageTemplate};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::{TemplateId, WorkspaceId};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// The longest message body (an email's); a text message is shorter still when sent.

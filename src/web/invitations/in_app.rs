@@ -6,12 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::acceptance;
 use super::landing::{finish_acceptance, record_decline};
-use crate::auth::{CurrentUser, TypedSession};
+use crate::auth::TypedSession;
 use crate::db::models::invitations::{self, Invitation};
 use crate::db::models::users::User;
 use crate::domain::InvitationId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 
 /// The open invitation with this id addressed to this account.
 fn addressed_invitation(

@@ -10,7 +10,7 @@ use askama::Template;
 
 use super::acceptance::{self, Outcome};
 
-use crate::auth::{throttle, CurrentUser, TypedSession};
+use crate::auth::{throttle, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::invitations::{self, Invitation, Status};
 use crate::db::models::workspace_members;
@@ -20,6 +20,7 @@ use crate::domain::token::sha256_hex;
 use crate::error::AppResult;
 use crate::mail::{self, messages};
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// Where a link stands when it is opened.

@@ -13,7 +13,7 @@ use askama::Template;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
-use crate::auth::{throttle, CurrentUser, TypedSession};
+use crate::auth::{throttle, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::join_links::{self, Dead, JoinLink, LinkSettings};
 use crate::db::models::organisations;
@@ -28,6 +28,7 @@ use crate::services::Actor;
 use crate::state::AppState;
 use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 use crate::web::workspaces::settings::settings_page_after_link_form;
 

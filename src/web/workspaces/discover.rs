@@ -11,7 +11,7 @@ use askama::Template;
 use diesel::PgConnection;
 use serde::Deserialize;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::Organisation;
 use crate::db::models::specialties::{self, Specialty};
@@ -22,6 +22,7 @@ use crate::domain::{OrganisationId, WorkspaceId, WorkspaceName};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]

@@ -5,12 +5,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, AuditEvent};
 use crate::db::models::workspaces::Workspace;
 use crate::domain::WorkspaceId;
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 const SHOWN: i64 = 500;

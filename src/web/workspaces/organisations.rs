@@ -5,12 +5,13 @@ use crate::domain::AuditAction;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::{self, Organisation};
 use crate::domain::{EmailAddress, OrganisationId};
 use crate::error::AppResult;
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 #[derive(Template)]

@@ -4,10 +4,11 @@
 use actix_web::{web, HttpResponse};
 use askama::Template;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::domain::WorkspaceId;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::{Layout, SwitcherItem};
 
 #[derive(Template)]
