@@ -1,6 +1,6 @@
 //! The pages of links that carry a token (`services::links`): the page for a live link's
-//! account, and the page a link that does not work shows, saying why (expired, already used,
-//! not valid, too many guesses) and what to do.
+//! account and what its form came to, and the page a link that does not work shows, saying why
+//! (expired, already used, not valid, too many guesses) and what to do.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -12,6 +12,7 @@ use crate::db::models::users::User;
 use crate::domain::TokenPurpose;
 use crate::error::AppResult;
 use crate::services::links::{self, Link, LinkProblem};
+use crate::services::Decision;
 use crate::web::forms::FormErrors;
 use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
@@ -26,23 +27,48 @@ struct LinkProblemPage {
     next_href: &'static str,
 }
 
-/// A page for the account a live link belongs to, or the page saying why the link is dead.
-pub async fn owner_page<P: Template>(
+/// The page of a link that leads to an account (confirm the address, reset the password).
+pub trait OwnerPage: Template {
+    const PURPOSE: TokenPurpose;
+
+    fn new(layout: Layout, errors: FormErrors, owner: User) -> Self;
+}
+
+/// The page for the account a live link belongs to (with the password's error, if any), or
+/// the page saying why the link is dead.
+pub async fn owner_page<P: OwnerPage>(
     visitor: &Visitor,
-    purpose: TokenPurpose,
     token: String,
     errors: FormErrors,
-    page: impl FnOnce(Layout, FormErrors, User) -> P,
 ) -> AppResult<HttpResponse> {
     let link = visitor
-        .change(move |conn, actor| links::owner(conn, actor, purpose, &token))
+        .change(move |conn, actor| links::owner(conn, actor, P::PURPOSE, &token))
         .await?;
     match link {
         Link::Live(owner) => crate::web::render_with(
             errors.status(),
-            &page(Layout::anonymous(&visitor.session)?, errors, owner),
+            &P::new(Layout::anonymous(&visitor.session)?, errors, owner),
         ),
-        Link::Problem(problem) => render(&visitor.session, problem, purpose),
+        Link::Problem(problem) => render(&visitor.session, problem, P::PURPOSE),
+    }
+}
+
+/// What the page's form came to: done (on to sign in, saying `flash`), the password refused
+/// (the page again, the reason beside it), or why the link is dead.
+pub async fn answer<P: OwnerPage>(
+    visitor: &Visitor,
+    token: String,
+    link: Link<Decision<()>>,
+    flash: &str,
+) -> AppResult<HttpResponse> {
+    match link {
+        Link::Live(Decision::Done(())) => visitor.done(flash, "/login"),
+        Link::Live(Decision::Refused(reason)) => {
+            let mut errors = FormErrors::default();
+            errors.add("password", reason);
+            owner_page::<P>(visitor, token, errors).await
+        }
+        Link::Problem(problem) => render(&visitor.session, problem, P::PURPOSE),
     }
 }
 

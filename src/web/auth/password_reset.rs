@@ -6,12 +6,12 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::link_problem;
+use super::link_problem::{answer, owner_page, OwnerPage};
 use crate::auth::TypedSession;
+use crate::db::models::users::User;
 use crate::domain::{EmailAddress, TokenPurpose};
 use crate::error::AppResult;
-use crate::services::links::Link;
-use crate::services::{passwords, Decision};
+use crate::services::passwords;
 use crate::web::forms::FormErrors;
 use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
@@ -94,21 +94,20 @@ pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> 
     })
 }
 
-/// The page for a live link (with the password's error, if any), or why the link is dead.
-async fn render(visitor: &Visitor, token: String, errors: FormErrors) -> AppResult<HttpResponse> {
-    let purpose = TokenPurpose::ResetPassword;
-    link_problem::owner_page(visitor, purpose, token, errors, |layout, errors, owner| {
-        ResetPage {
+impl OwnerPage for ResetPage {
+    const PURPOSE: TokenPurpose = TokenPurpose::ResetPassword;
+
+    fn new(layout: Layout, errors: FormErrors, owner: User) -> Self {
+        Self {
             layout,
             errors,
             email: owner.email,
         }
-    })
-    .await
+    }
 }
 
 pub async fn reset_form(visitor: Visitor, token: web::Path<String>) -> AppResult<HttpResponse> {
-    render(&visitor, token.into_inner(), FormErrors::default()).await
+    owner_page::<ResetPage>(&visitor, token.into_inner(), FormErrors::default()).await
 }
 
 pub async fn reset(
@@ -121,18 +120,6 @@ pub async fn reset(
     let link = visitor
         .change(move |conn, actor| passwords::reset(conn, actor, &base_url, &link_token, &password))
         .await?;
-    match link {
-        Link::Live(Decision::Done(())) => visitor.done(
-            "Your password has been changed. Sign in with your new password.",
-            "/login",
-        ),
-        Link::Live(Decision::Refused(reason)) => {
-            let mut errors = FormErrors::default();
-            errors.add("password", reason);
-            render(&visitor, token, errors).await
-        }
-        Link::Problem(problem) => {
-            link_problem::render(&visitor.session, problem, TokenPurpose::ResetPassword)
-        }
-    }
+    let flash = "Your password has been changed. Sign in with your new password.";
+    answer::<ResetPage>(&visitor, token, link, flash).await
 }

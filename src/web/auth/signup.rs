@@ -62,17 +62,19 @@ struct CheckEmailPage {
     explanation: &'static str,
 }
 
-/// An account's names, address and password, each checked by its own rules; with `domains`, the
-/// address must be in one of them.
+/// An account's names, address and password as typed, each checked by its own rules; with
+/// `domains`, the address must be in one of them.
 pub(crate) fn parse_account(
     errors: &mut FormErrors,
-    [first_name, surname, email, password]: [&str; 4],
+    typed: [&str; 4],
     domains: Option<&EmailDomains>,
 ) -> Option<NewAccount> {
-    let first_name_ = errors.check("first_name", PersonName::parse(first_name, "first name"));
-    let surname_ = errors.check("surname", PersonName::parse(surname, "surname"));
-    let email_ = errors.check("email", EmailAddress::parse(email));
-    if let (Some(email), Some(domains)) = (&email_, domains) {
+    let [first_name, surname, email, password] = typed;
+    let personal = [first_name, surname, email];
+    let first_name = errors.check("first_name", PersonName::parse(first_name, "first name"));
+    let surname = errors.check("surname", PersonName::parse(surname, "surname"));
+    let email = errors.check("email", EmailAddress::parse(email));
+    if let (Some(email), Some(domains)) = (&email, domains) {
         if !domains.admit(email) {
             errors.add(
                 "email",
@@ -80,14 +82,11 @@ pub(crate) fn parse_account(
             );
         }
     }
-    let password = errors.check(
-        "password",
-        Password::parse(password, &[first_name, surname, email]),
-    );
+    let password = errors.check("password", Password::parse(password, &personal));
     Some(NewAccount {
-        first_name: first_name_?,
-        surname: surname_?,
-        email: email_?,
+        first_name: first_name?,
+        surname: surname?,
+        email: email?,
         password: password?,
     })
     .filter(|_| errors.is_empty())
@@ -114,7 +113,7 @@ pub async fn signup_form(
         ..SignupForm::default()
     };
     if !form.invitation.is_empty() {
-        return invited::page(&visitor, form, FormErrors::default()).await;
+        return invited::answer(&visitor, form, false).await;
     }
     crate::web::render(&SignupPage {
         layout: Layout::anonymous(&visitor.session)?,
@@ -128,7 +127,7 @@ pub async fn signup_form(
 pub async fn sign_up(visitor: Visitor, form: web::Form<SignupForm>) -> AppResult<HttpResponse> {
     let form = form.into_inner();
     if !form.invitation.is_empty() {
-        return invited::sign_up(visitor, form).await;
+        return invited::answer(&visitor, form, true).await;
     }
     let mut errors = FormErrors::default();
     if let Some(account) = form.parse(&mut errors) {
@@ -167,41 +166,22 @@ pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> 
 mod invited {
     use super::*;
 
-    /// The form for a live invitation, or the page saying why its link is dead.
-    pub async fn page(
+    /// The form for a live invitation (`sent`: signing up with it), or the page saying why its
+    /// link is dead.
+    pub async fn answer(
         visitor: &Visitor,
         form: SignupForm,
-        errors: FormErrors,
+        sent: bool,
     ) -> AppResult<HttpResponse> {
         let link = link_state(&visitor.state, &form.invitation, &visitor.ip).await?;
         let LinkState::Live(invitation) = link else {
-            return dead_link(
-                &visitor.session,
-                &visitor.state,
-                None,
-                &form.invitation,
-                &link,
-            )
-            .await;
-        };
-        render(visitor, form.answering(&invitation), errors, &invitation).await
-    }
-
-    pub async fn sign_up(visitor: Visitor, form: SignupForm) -> AppResult<HttpResponse> {
-        let link = link_state(&visitor.state, &form.invitation, &visitor.ip).await?;
-        let LinkState::Live(invitation) = link else {
-            return dead_link(
-                &visitor.session,
-                &visitor.state,
-                None,
-                &form.invitation,
-                &link,
-            )
-            .await;
+            let session = &visitor.session;
+            return dead_link(session, &visitor.state, None, &form.invitation, &link).await;
         };
         let form = form.answering(&invitation);
         let mut errors = FormErrors::default();
-        if let Some(account) = form.parse(&mut errors) {
+        let parsed = sent.then(|| form.parse(&mut errors)).flatten();
+        if let Some(account) = parsed {
             let (base_url, answered) = (visitor.base_url(), invitation.clone());
             let decision = visitor
                 .decide(move |conn, actor| {
@@ -219,7 +199,7 @@ mod invited {
                 Decision::Refused(reason) => errors.add("email", reason),
             }
         }
-        render(&visitor, form, errors, &invitation).await
+        render(visitor, form, errors, &invitation).await
     }
 
     async fn render(

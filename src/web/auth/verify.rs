@@ -6,11 +6,11 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::link_problem;
+use super::link_problem::{answer, owner_page, OwnerPage};
+use crate::db::models::users::User;
 use crate::domain::TokenPurpose;
 use crate::error::AppResult;
-use crate::services::links::Link;
-use crate::services::{sign_up, Decision};
+use crate::services::sign_up;
 use crate::web::forms::FormErrors;
 use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
@@ -30,22 +30,21 @@ struct VerifyPage {
     needs_password: bool,
 }
 
-/// The page for a live link (with the password's error, if any), or why the link is dead.
-async fn render(visitor: &Visitor, token: String, errors: FormErrors) -> AppResult<HttpResponse> {
-    let purpose = TokenPurpose::VerifyEmail;
-    link_problem::owner_page(visitor, purpose, token, errors, |layout, errors, owner| {
-        VerifyPage {
+impl OwnerPage for VerifyPage {
+    const PURPOSE: TokenPurpose = TokenPurpose::VerifyEmail;
+
+    fn new(layout: Layout, errors: FormErrors, owner: User) -> Self {
+        Self {
             layout,
             errors,
             needs_password: owner.password_hash.is_none(),
             email: owner.email,
         }
-    })
-    .await
+    }
 }
 
 pub async fn verify_form(visitor: Visitor, token: web::Path<String>) -> AppResult<HttpResponse> {
-    render(&visitor, token.into_inner(), FormErrors::default()).await
+    owner_page::<VerifyPage>(&visitor, token.into_inner(), FormErrors::default()).await
 }
 
 pub async fn verify(
@@ -58,18 +57,6 @@ pub async fn verify(
     let link = visitor
         .change(move |conn, actor| sign_up::confirm_address(conn, actor, &link_token, &password))
         .await?;
-    match link {
-        Link::Live(Decision::Done(())) => visitor.done(
-            "Your email address is confirmed. Sign in to continue.",
-            "/login",
-        ),
-        Link::Live(Decision::Refused(reason)) => {
-            let mut errors = FormErrors::default();
-            errors.add("password", reason);
-            render(&visitor, token, errors).await
-        }
-        Link::Problem(problem) => {
-            link_problem::render(&visitor.session, problem, TokenPurpose::VerifyEmail)
-        }
-    }
+    let flash = "Your email address is confirmed. Sign in to continue.";
+    answer::<VerifyPage>(&visitor, token, link, flash).await
 }
