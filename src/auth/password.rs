@@ -14,7 +14,6 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Slow on purpose: call it on the blocking pool (the services run there) or the command line.
 pub fn hash_blocking(password: &Password) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
@@ -24,8 +23,7 @@ pub fn hash_blocking(password: &Password) -> anyhow::Result<String> {
 }
 
 /// Checks a typed password against a stored hash. With no stored hash (unknown account, or no
-/// password chosen yet) a fixed hash is checked instead, so that both take the same time. As slow
-/// as hashing: off the executor too.
+/// password chosen yet) a fixed hash is checked instead, so that both take the same time.
 pub fn verify_blocking(candidate: &SecretString, stored: Option<&str>) -> anyhow::Result<bool> {
     let parsed = PasswordHash::new(stored.unwrap_or(DUMMY_HASH))
         .map_err(|e| anyhow::anyhow!("bad hash: {e}"))?;
