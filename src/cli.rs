@@ -11,7 +11,7 @@ use crate::db::embedded::{EmbeddedPostgres, Options};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations;
 use crate::db::{self, PgPool};
-use crate::domain::{EmailAddress, OrganisationId, Password, PersonName, UserId};
+use crate::domain::{EmailAddress, EmailDomains, OrganisationId, Password, PersonName, UserId};
 use crate::services::accounts::{self, Account};
 use crate::services::{self, roster, Actor, Decision};
 
@@ -127,9 +127,9 @@ pub fn create_organisation(
         bail!("--name must not be empty");
     }
     let domains = if domains.is_empty() {
-        vec!["nhs.net".to_string(), "nhs.uk".to_string()]
+        EmailDomains::default()
     } else {
-        crate::web::setup::parse_domains(&domains.join(",")).map_err(|e| anyhow::anyhow!(e.0))?
+        EmailDomains::parse(&domains.join(",")).map_err(|e| anyhow::anyhow!(e.0))?
     };
     let conn = &mut *pool.get()?;
     let org = diesel::Connection::transaction(conn, |conn| {

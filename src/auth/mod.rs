@@ -1,8 +1,7 @@
-//! Who is asking: passwords, authenticator codes, sessions, CSRF, throttling and the guards
-//! that handlers take as extractors.
+//! Who is asking: passwords, authenticator codes, recovery codes, sessions, CSRF, permissions
+//! and throttling. The extractors handlers take are the web layer's (`web::context`, `web::guards`).
 
 pub mod csrf;
-pub mod guards;
 pub mod password;
 pub mod permissions;
 pub mod recovery;
@@ -10,5 +9,4 @@ pub mod session;
 pub mod throttle;
 pub mod totp;
 
-pub use guards::CurrentUser;
 pub use session::TypedSession;

@@ -1,7 +1,6 @@
-//! argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane), always run on the blocking
-//! pool so that hashing never stalls the async executor.
+//! argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane). Both functions block for
+//! tens of milliseconds: the services call them on the blocking pool, never on the executor.
 
-use anyhow::Context;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -15,13 +14,6 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-pub async fn hash(password: Password) -> anyhow::Result<String> {
-    actix_web::web::block(move || hash_blocking(&password))
-        .await
-        .context("hashing task failed")?
-}
-
-/// For the command line, which has no executor to protect.
 pub fn hash_blocking(password: &Password) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     argon2()
@@ -32,18 +24,13 @@ pub fn hash_blocking(password: &Password) -> anyhow::Result<String> {
 
 /// Checks a typed password against a stored hash. With no stored hash (unknown account, or no
 /// password chosen yet) a fixed hash is checked instead, so that both take the same time.
-pub async fn verify(candidate: SecretString, stored: Option<String>) -> anyhow::Result<bool> {
-    actix_web::web::block(move || {
-        let stored_known = stored.is_some();
-        let stored = stored.unwrap_or_else(|| DUMMY_HASH.to_string());
-        let parsed = PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad hash: {e}"))?;
-        let matches = argon2()
-            .verify_password(candidate.expose_secret().as_bytes(), &parsed)
-            .is_ok();
-        Ok(matches && stored_known)
-    })
-    .await
-    .context("verification task failed")?
+pub fn verify_blocking(candidate: &SecretString, stored: Option<&str>) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored.unwrap_or(DUMMY_HASH))
+        .map_err(|e| anyhow::anyhow!("bad hash: {e}"))?;
+    let matches = argon2()
+        .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+        .is_ok();
+    Ok(matches && stored.is_some())
 }
 
 /// argon2id of a random string nobody knows, with the same parameters as real hashes.

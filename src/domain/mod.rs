@@ -4,6 +4,7 @@
 pub mod client_address;
 pub mod conversation_ids;
 pub mod email;
+pub mod email_domains;
 pub mod enums;
 pub mod ids;
 pub mod invitee;
@@ -17,6 +18,7 @@ pub mod workspace_name;
 
 pub use conversation_ids::*;
 pub use email::EmailAddress;
+pub use email_domains::EmailDomains;
 pub use enums::*;
 pub use ids::*;
 pub use invitee::Invitee;

@@ -7,12 +7,17 @@ pub mod conversations;
 pub mod guests;
 pub mod invitations;
 pub mod join_links;
+pub mod links;
 pub mod membership;
 pub mod message_templates;
 pub mod organisations;
+pub mod passwords;
 pub mod patients;
 pub mod roles;
 pub mod roster;
+pub mod setup;
+pub mod sign_in;
+pub mod sign_up;
 pub mod workspaces;
 
 use diesel::PgConnection;

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod dev_mailbox;
 pub mod errors;
 pub mod forms;
+pub mod guards;
 pub mod health;
 pub mod home;
 pub mod invitations;

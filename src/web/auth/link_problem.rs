@@ -1,68 +1,21 @@
-//! Links that carry a token: looking the token up for its page (without using it up), with
-//! guessing throttled per address, and the page a dead link shows: it says why (expired,
-//! already used, not valid) and what to do.
+//! The pages of links that carry a token (`services::links`): the page for a live link's
+//! account and what its form came to, and the page a link that does not work shows, saying why
+//! (expired, already used, not valid, too many guesses) and what to do.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use askama::Template;
 
-use crate::auth::{throttle, TypedSession};
-use crate::db::models::tokens::{self, OneTimeToken, TokenState};
-use crate::db::models::users::{self, User};
-use crate::domain::{token::sha256_hex, TokenPurpose};
+use crate::auth::TypedSession;
+use crate::db::models::tokens::TokenState;
+use crate::db::models::users::User;
+use crate::domain::TokenPurpose;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::links::{self, Link, LinkProblem};
+use crate::services::Decision;
+use crate::web::forms::FormErrors;
+use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
-
-/// Why a link's page cannot go ahead.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LinkProblem {
-    Dead(TokenState),
-    /// This address guessed too many links.
-    Throttled,
-}
-
-/// The token while its link is live. An unknown token counts as a failure for the address.
-pub async fn live_token(
-    state: &AppState,
-    purpose: TokenPurpose,
-    token: &str,
-    ip: &str,
-) -> AppResult<Result<OneTimeToken, LinkProblem>> {
-    let (hash, ip) = (sha256_hex(token), ip.to_string());
-    crate::db::transaction(&state.pool, move |conn| {
-        if throttle::check_address(conn, &ip)? != throttle::Verdict::Allowed {
-            return Ok(Err(LinkProblem::Throttled));
-        }
-        match tokens::find(conn, purpose, &hash)? {
-            None => {
-                throttle::record_address_failure(conn, &ip)?;
-                Ok(Err(LinkProblem::Dead(TokenState::Unknown)))
-            }
-            Some(found) if found.state() == TokenState::Valid => Ok(Ok(found)),
-            Some(found) => Ok(Err(LinkProblem::Dead(found.state()))),
-        }
-    })
-    .await
-}
-
-/// The account a live link belongs to.
-pub async fn live_token_owner(
-    state: &AppState,
-    purpose: TokenPurpose,
-    token: &str,
-    ip: &str,
-) -> AppResult<Result<User, LinkProblem>> {
-    let found = match live_token(state, purpose, token, ip).await? {
-        Ok(found) => found,
-        Err(problem) => return Ok(Err(problem)),
-    };
-    let Some(owner) = found.user_id else {
-        return Ok(Err(LinkProblem::Dead(TokenState::Unknown)));
-    };
-    let user = crate::db::run(&state.pool, move |conn| Ok(users::find(conn, owner)?)).await?;
-    Ok(Ok(user))
-}
 
 #[derive(Template)]
 #[template(path = "auth/link_problem.html")]
@@ -74,8 +27,57 @@ struct LinkProblemPage {
     next_href: &'static str,
 }
 
-/// `kind` is what the link was for: "verify", "reset" or "setup".
-pub fn render(session: &TypedSession, problem: LinkProblem, kind: &str) -> AppResult<HttpResponse> {
+/// The page of a link that leads to an account (confirm the address, reset the password).
+pub trait OwnerPage: Template {
+    const PURPOSE: TokenPurpose;
+
+    fn new(layout: Layout, errors: FormErrors, owner: User) -> Self;
+}
+
+/// The page for the account a live link belongs to (with the password's error, if any), or
+/// the page saying why the link is dead.
+pub async fn owner_page<P: OwnerPage>(
+    visitor: &Visitor,
+    token: String,
+    errors: FormErrors,
+) -> AppResult<HttpResponse> {
+    let link = visitor
+        .change(move |conn, actor| links::owner(conn, actor, P::PURPOSE, &token))
+        .await?;
+    match link {
+        Link::Live(owner) => crate::web::render_with(
+            errors.status(),
+            &P::new(Layout::anonymous(&visitor.session)?, errors, owner),
+        ),
+        Link::Problem(problem) => render(&visitor.session, problem, P::PURPOSE),
+    }
+}
+
+/// What the page's form came to: done (on to sign in, saying `flash`), the password refused
+/// (the page again, the reason beside it), or why the link is dead.
+pub async fn answer<P: OwnerPage>(
+    visitor: &Visitor,
+    token: String,
+    link: Link<Decision<()>>,
+    flash: &str,
+) -> AppResult<HttpResponse> {
+    match link {
+        Link::Live(Decision::Done(())) => visitor.done(flash, "/login"),
+        Link::Live(Decision::Refused(reason)) => {
+            let mut errors = FormErrors::default();
+            errors.add("password", reason);
+            owner_page::<P>(visitor, token, errors).await
+        }
+        Link::Problem(problem) => render(&visitor.session, problem, P::PURPOSE),
+    }
+}
+
+/// Why the link for `purpose` does not work, and what to do instead.
+pub fn render(
+    session: &TypedSession,
+    problem: LinkProblem,
+    purpose: TokenPurpose,
+) -> AppResult<HttpResponse> {
     let state = match problem {
         LinkProblem::Throttled => {
             let page = LinkProblemPage {
@@ -103,14 +105,16 @@ pub fn render(session: &TypedSession, problem: LinkProblem, kind: &str) -> AppRe
             "Check you copied the whole link from the email. If a newer email was sent, only its link works.",
         ),
     };
-    let (next_step, next_href) = match (kind, state) {
-        ("verify", TokenState::Used) => ("Sign in", "/login"),
-        ("verify", _) => (
+    let (next_step, next_href) = match (purpose, state) {
+        (TokenPurpose::VerifyEmail, TokenState::Used) => ("Sign in", "/login"),
+        (TokenPurpose::VerifyEmail, _) => (
             "Sign in to get a new confirmation email, or ask your trust administrator to resend it",
             "/login",
         ),
-        ("reset", _) => ("Ask for a new password reset link", "/password/forgot"),
-        _ => ("Go to sign in", "/login"),
+        (TokenPurpose::ResetPassword, _) => {
+            ("Ask for a new password reset link", "/password/forgot")
+        }
+        (TokenPurpose::Setup, _) => ("Go to sign in", "/login"),
     };
     let page = LinkProblemPage {
         layout: Layout::anonymous(session)?,

@@ -1,31 +1,18 @@
 //! `POST /logout`: ends the session in the store at once, so its cookie is worthless.
 
-use crate::domain::AuditAction;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 
-use crate::auth::TypedSession;
-use crate::db::models::audit::{self, NewAuditEvent};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::sign_in;
+use crate::web::guards::Visitor;
 
-pub async fn log_out(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
+pub async fn log_out(visitor: Visitor) -> AppResult<HttpResponse> {
+    let session = &visitor.session;
     if let Some(user) = session.user_id()?.or(session.pending_user_id()?) {
-        let ip = crate::web::client_ip(&req);
-        crate::db::run(&state.pool, move |conn| {
-            audit::record(
-                conn,
-                &NewAuditEvent::new(AuditAction::SignOut, Some(ip))
-                    .actor(user)
-                    .target(user),
-            )?;
-            Ok(())
-        })
-        .await?;
+        visitor
+            .change(move |conn, actor| sign_in::sign_out(conn, actor, user))
+            .await?;
     }
-    session.log_out();
+    visitor.session.log_out();
     Ok(crate::web::see_other("/login"))
 }

@@ -1,24 +1,19 @@
-//! `/password/forgot` and `/password/reset/{token}`. The forgot page answers the same whether or
-//! not the address has an account. A reset ends every session of the account, clears its
-//! failed sign-ins, and tells the owner by email.
+//! `/password/forgot` and `/password/reset/{token}` (`services::passwords`). The forgot page
+//! answers the same whether or not the address has an account.
 
-use crate::domain::AuditAction;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::link_problem::{self, live_token_owner, LinkProblem};
-use crate::auth::{password, throttle, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::sessions;
-use crate::db::models::tokens::{self, TokenState};
-use crate::db::models::users::{self, User};
-use crate::domain::{token::sha256_hex, EmailAddress, Password, Token, TokenPurpose};
-use crate::error::{AppError, AppResult};
-use crate::mail::{self, messages};
-use crate::state::AppState;
+use super::link_problem::{answer, owner_page, OwnerPage};
+use crate::auth::TypedSession;
+use crate::db::models::users::User;
+use crate::domain::{EmailAddress, TokenPurpose};
+use crate::error::AppResult;
+use crate::services::passwords;
 use crate::web::forms::FormErrors;
+use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
 
 #[derive(Deserialize, Default)]
@@ -57,8 +52,6 @@ struct CheckEmailPage {
     explanation: &'static str,
 }
 
-const RESET_LINK_LIFETIME_HOURS: i64 = 1;
-
 pub async fn forgot_form(session: TypedSession) -> AppResult<HttpResponse> {
     crate::web::render(&ForgotPage {
         layout: Layout::anonymous(&session)?,
@@ -68,52 +61,28 @@ pub async fn forgot_form(session: TypedSession) -> AppResult<HttpResponse> {
 }
 
 pub async fn send_reset_link(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
+    visitor: Visitor,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
     let email = match EmailAddress::parse(&form.email) {
         Ok(email) => email,
-        Err(e) => {
+        Err(why) => {
             let mut errors = FormErrors::default();
-            errors.add("email", e.0);
+            errors.add("email", why.0);
             return crate::web::render_with(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &ForgotPage {
-                    layout: Layout::anonymous(&session)?,
+                    layout: Layout::anonymous(&visitor.session)?,
                     errors,
-                    email: form.email.clone(),
+                    email: form.into_inner().email,
                 },
             );
         }
     };
-    let ip = crate::web::client_ip(&req);
-    let base_url = state.settings.base_url.clone();
-    crate::db::transaction(&state.pool, move |conn| {
-        let Some(user) = users::find_by_email(conn, &email)?.filter(User::is_active) else {
-            return Ok(());
-        };
-        let token = Token::generate();
-        tokens::issue(
-            conn,
-            TokenPurpose::ResetPassword,
-            Some(user.id),
-            &token.hash(),
-            chrono::Duration::hours(RESET_LINK_LIFETIME_HOURS),
-        )?;
-        let message = messages::ResetPassword {
-            first_name: user.first_name.clone(),
-            link: format!("{base_url}/password/reset/{}", token.plain()),
-        };
-        mail::enqueue(conn, &user.email, &message)?;
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::PasswordResetRequested, Some(ip)).target(user.id),
-        )?;
-        Ok(())
-    })
-    .await?;
+    let base_url = visitor.base_url();
+    visitor
+        .change(move |conn, actor| passwords::request_reset(conn, actor, &base_url, &email))
+        .await?;
     Ok(crate::web::see_other("/password/forgot/check-email"))
 }
 
@@ -125,97 +94,32 @@ pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> 
     })
 }
 
-pub async fn reset_form(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    token: web::Path<String>,
-) -> AppResult<HttpResponse> {
-    match live_token_owner(
-        &state,
-        TokenPurpose::ResetPassword,
-        &token,
-        &crate::web::client_ip(&req),
-    )
-    .await?
-    {
-        Ok(user) => crate::web::render(&ResetPage {
-            layout: Layout::anonymous(&session)?,
-            errors: FormErrors::default(),
-            email: user.email,
-        }),
-        Err(problem) => link_problem::render(&session, problem, "reset"),
+impl OwnerPage for ResetPage {
+    const PURPOSE: TokenPurpose = TokenPurpose::ResetPassword;
+
+    fn new(layout: Layout, errors: FormErrors, owner: User) -> Self {
+        Self {
+            layout,
+            errors,
+            email: owner.email,
+        }
     }
 }
 
+pub async fn reset_form(visitor: Visitor, token: web::Path<String>) -> AppResult<HttpResponse> {
+    owner_page::<ResetPage>(&visitor, token.into_inner(), FormErrors::default()).await
+}
+
 pub async fn reset(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
+    visitor: Visitor,
     token: web::Path<String>,
     form: web::Form<ResetForm>,
 ) -> AppResult<HttpResponse> {
-    let user = match live_token_owner(
-        &state,
-        TokenPurpose::ResetPassword,
-        &token,
-        &crate::web::client_ip(&req),
-    )
-    .await?
-    {
-        Ok(user) => user,
-        Err(problem) => return link_problem::render(&session, problem, "reset"),
-    };
-    let password = match Password::parse(
-        &form.password,
-        &[&user.first_name, &user.surname, &user.email],
-    ) {
-        Ok(password) => password,
-        Err(e) => {
-            let mut errors = FormErrors::default();
-            errors.add("password", e.0);
-            return crate::web::render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ResetPage {
-                    layout: Layout::anonymous(&session)?,
-                    errors,
-                    email: user.email,
-                },
-            );
-        }
-    };
-    let new_hash = password::hash(password).await?;
-    let hash = sha256_hex(&token);
-    let ip = crate::web::client_ip(&req);
-    let base_url = state.settings.base_url.clone();
-    let changed = crate::db::transaction(&state.pool, move |conn| {
-        let Some(used) = tokens::consume(conn, TokenPurpose::ResetPassword, &hash)? else {
-            return Ok(false);
-        };
-        let owner = users::find(conn, used.user_id.ok_or(AppError::NotFound)?)?;
-        users::set_password_hash(conn, owner.id, &new_hash)?;
-        // The link proved the mailbox, so the address counts as verified.
-        users::mark_verified(conn, owner.id)?;
-        sessions::delete_for_user(conn, owner.id)?;
-        throttle::record_success(conn, &throttle::account_key(&owner.email))?;
-        throttle::record_success(conn, &throttle::code_key(owner.id))?;
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::PasswordReset, Some(ip))
-                .actor(owner.id)
-                .target(owner.id),
-        )?;
-        let notice = messages::PasswordChanged {
-            first_name: owner.first_name.clone(),
-            reset_link: format!("{base_url}/password/forgot"),
-        };
-        mail::enqueue(conn, &owner.email, &notice)?;
-        Ok(true)
-    })
-    .await?;
-    if !changed {
-        return link_problem::render(&session, LinkProblem::Dead(TokenState::Used), "reset");
-    }
-    session.set_flash("Your password has been changed. Sign in with your new password.")?;
-    Ok(crate::web::see_other("/login"))
+    let (token, password) = (token.into_inner(), form.into_inner().password);
+    let (base_url, link_token) = (visitor.base_url(), token.clone());
+    let link = visitor
+        .change(move |conn, actor| passwords::reset(conn, actor, &base_url, &link_token, &password))
+        .await?;
+    let flash = "Your password has been changed. Sign in with your new password.";
+    answer::<ResetPage>(&visitor, token, link, flash).await
 }

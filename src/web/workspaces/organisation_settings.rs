@@ -9,13 +9,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{permissions, CurrentUser, TypedSession};
+use crate::auth::{permissions, TypedSession};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations::{self, Organisation};
 use crate::domain::{EmailAddress, OrganisationId};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::web::forms::FormErrors;
+use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// The checkbox's value when ticked.
@@ -94,7 +95,7 @@ pub async fn update(
     let outcome = crate::db::transaction(&state.pool, move |conn| {
         let org = permissions::administer_organisation(conn, &user, org_id)?;
         let mut errors = FormErrors::default();
-        let domains = errors.check("domains", crate::web::setup::parse_domains(&form.domains));
+        let domains = errors.check("domains", crate::domain::EmailDomains::parse(&form.domains));
         if let (Some(domains), Ok(email)) = (&domains, EmailAddress::parse(&user.email)) {
             if !domains.iter().any(|d| email.is_in_domain(d)) {
                 errors.add(

@@ -1,0 +1,226 @@
+//! Creating an account: signing up with an address an organisation admits, or from an
+//! invitation, and confirming the address by the emailed link (choosing a password there when
+//! an administrator made the account).
+
+use diesel::PgConnection;
+
+use super::links::{self, Link};
+use super::{passwords, Actor, Decision};
+use crate::auth::password;
+use crate::db::models::invitations::Invitation;
+use crate::db::models::users::{self, User};
+use crate::db::models::{audit, organisations, roles, tokens};
+use crate::domain::{AuditAction, EmailAddress, Password, PersonName, Token, TokenPurpose, UserId};
+use crate::error::{AppError, AppResult};
+use crate::mail::{self, messages};
+
+/// A sign-up form that passed its rules.
+pub struct NewAccount {
+    pub first_name: PersonName,
+    pub surname: PersonName,
+    pub email: EmailAddress,
+    pub password: Password,
+}
+
+impl NewAccount {
+    /// Its row, created verified where something already proved the address.
+    pub(super) fn row<'a>(&'a self, password_hash: &'a str, verified: bool) -> users::NewUser<'a> {
+        users::NewUser {
+            id: UserId::new(),
+            email: self.email.as_str(),
+            first_name: self.first_name.as_str(),
+            surname: self.surname.as_str(),
+            password_hash: Some(password_hash),
+            email_verified_at: verified.then(chrono::Utc::now),
+            medical_secretary: false,
+            imported: false,
+        }
+    }
+}
+
+/// Signs up with an address an organisation admits; refused (the reason is the email field's)
+/// for any other.
+pub fn sign_up(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    base_url: &str,
+    account: &NewAccount,
+) -> AppResult<Decision<()>> {
+    if organisations::admitting(conn, &account.email)?.is_empty() {
+        return Ok(Decision::refused(
+            "Enter your NHS email address, like name@nhs.net. Staffroom only accepts addresses from organisations that use it",
+        ));
+    }
+    create_or_tell_owner(conn, actor, base_url, account)?;
+    Ok(Decision::Done(()))
+}
+
+/// Creates the account and sends the confirmation link or, for an address that already has an
+/// account, emails its owner instead: the person asking sees the same either way. Any address
+/// (a guest invited by text message need not be in an organisation).
+fn create_or_tell_owner(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    base_url: &str,
+    account: &NewAccount,
+) -> AppResult<()> {
+    // Hashed whether or not the account exists, so both answers take the same time.
+    let password_hash = password::hash_blocking(&account.password)?;
+    match users::find_by_email(conn, &account.email)? {
+        Some(existing) if existing.is_verified() || existing.password_hash.is_some() => {
+            let email = messages::AccountExists {
+                first_name: existing.first_name.clone(),
+                sign_in_link: format!("{base_url}/login"),
+                reset_link: format!("{base_url}/password/forgot"),
+            };
+            mail::enqueue(conn, &existing.email, &email)?;
+            audit::record(
+                conn,
+                &actor
+                    .event(AuditAction::SignUpExistingAccount)
+                    .target(existing.id),
+            )?;
+        }
+        Some(unconfirmed) => {
+            // Created by an administrator, never confirmed: the person gets a fresh link that
+            // lets them choose their password.
+            send_verification(conn, base_url, &unconfirmed)?;
+            audit::record(
+                conn,
+                &actor
+                    .event(AuditAction::SignUpUnconfirmedAccount)
+                    .target(unconfirmed.id),
+            )?;
+        }
+        None => {
+            let user = users::insert(conn, &account.row(&password_hash, false))?;
+            send_verification(conn, base_url, &user)?;
+            audit::record(
+                conn,
+                &actor
+                    .event(AuditAction::SignUp)
+                    .actor(user.id)
+                    .target(user.id),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Sign-up from an invitation. Sent by text message, the invitation leaves the address to the
+/// person, confirmed by email as usual (any address: guests need not be in an organisation);
+/// done with `None`. Emailed, its address is the account's and its link confirmed it, so the
+/// account is created verified; done with the account, whose second factor is next. An account
+/// an administrator made (no password, never confirmed) is completed instead, but not one that
+/// holds a role: a forwarded invitation must not claim a prepared administrator, who uses their
+/// own confirmation email.
+pub fn sign_up_invited(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    base_url: &str,
+    invitation: &Invitation,
+    account: &NewAccount,
+) -> AppResult<Decision<Option<UserId>>> {
+    if invitation.email.is_none() {
+        create_or_tell_owner(conn, actor, base_url, account)?;
+        return Ok(Decision::Done(None));
+    }
+    let existing = users::find_by_email(conn, &account.email)?;
+    if let Some(existing) = &existing {
+        if existing.password_hash.is_some()
+            || existing.is_verified()
+            || roles::holds_any(conn, existing.id)?
+        {
+            return Ok(Decision::refused(
+                "There is already a Staffroom account for this address. Sign in to join (if it was made for you by an administrator, first choose its password from the confirmation email).",
+            ));
+        }
+    }
+    let password_hash = password::hash_blocking(&account.password)?;
+    let (user, action, what) = match existing {
+        Some(prepared) => {
+            users::set_password_hash(conn, prepared.id, &password_hash)?;
+            users::mark_verified(conn, prepared.id)?;
+            (prepared, AuditAction::PasswordSet, "chose a password")
+        }
+        None => (
+            users::insert(conn, &account.row(&password_hash, true))?,
+            AuditAction::SignUp,
+            "created an account",
+        ),
+    };
+    audit::record(
+        conn,
+        &actor
+            .event(action)
+            .actor(user.id)
+            .target(user.id)
+            .workspace(invitation.workspace_id)
+            .detail(format!(
+                "{} {what} from an invitation (address confirmed by the invitation link)",
+                user.full_name()
+            )),
+    )?;
+    Ok(Decision::Done(Some(user.id)))
+}
+
+/// Issues a 24-hour confirmation link (the previous one stops working) and queues its email.
+pub fn send_verification(conn: &mut PgConnection, base_url: &str, user: &User) -> AppResult<()> {
+    let token = Token::generate();
+    tokens::issue(
+        conn,
+        TokenPurpose::VerifyEmail,
+        Some(user.id),
+        &token.hash(),
+        chrono::Duration::hours(24),
+    )?;
+    let message = messages::VerifyEmail {
+        first_name: user.first_name.clone(),
+        link: format!("{base_url}/verify/{}", token.plain()),
+    };
+    mail::enqueue(conn, &user.email, &message)?;
+    Ok(())
+}
+
+/// Confirms the address of the link's account, with `password` as its password where it has
+/// none yet (made by an administrator). The password is checked before the link is used, so a
+/// refused one has written nothing and the link still works. The link signs nobody in.
+pub fn confirm_address(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    token: &str,
+    password: &str,
+) -> AppResult<Link<Decision<()>>> {
+    let purpose = TokenPurpose::VerifyEmail;
+    links::owner(conn, actor, purpose, token)?.and_then(|owner| {
+        let new_hash = match &owner.password_hash {
+            Some(_) => None,
+            None => match passwords::parse_for(&owner, password) {
+                Ok(password) => Some(password::hash_blocking(&password)?),
+                Err(why) => return Ok(Link::Live(Decision::Refused(why.0))),
+            },
+        };
+        links::use_up(conn, purpose, token)?.and_then(|used| {
+            let owner = used.user_id.ok_or(AppError::NotFound)?;
+            users::mark_verified(conn, owner)?;
+            if let Some(new_hash) = &new_hash {
+                users::set_password_hash(conn, owner, new_hash)?;
+                audit::record(
+                    conn,
+                    &actor
+                        .event(AuditAction::PasswordSet)
+                        .actor(owner)
+                        .target(owner),
+                )?;
+            }
+            audit::record(
+                conn,
+                &actor
+                    .event(AuditAction::EmailVerified)
+                    .actor(owner)
+                    .target(owner),
+            )?;
+            Ok(Link::Live(Decision::Done(())))
+        })
+    })
+}
