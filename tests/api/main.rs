@@ -13,6 +13,7 @@ mod invitations;
 mod mail;
 mod organisation_settings;
 mod password_change;
+mod schema;
 mod security;
 mod sign_in;
 mod workspaces;
