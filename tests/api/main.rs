@@ -10,6 +10,7 @@ mod conversations;
 mod embedded_postgres;
 mod helpers;
 mod invitations;
+mod logs;
 mod mail;
 mod organisation_settings;
 mod password_change;
