@@ -393,6 +393,10 @@ impl Browser {
                 .cookie_provider(jar)
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(30))
+                // Below the server's 5-second keep-alive: a test that spends longer between two
+                // requests (seeding rows, say) must not send the second on a connection the
+                // server is closing (hyper's IncompleteMessage).
+                .pool_idle_timeout(Duration::from_secs(4))
                 .build()
                 .unwrap(),
             base_url: base_url.to_string(),
