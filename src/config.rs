@@ -25,6 +25,27 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpRange>,
     /// Whether /dev/mailbox exists (never with an SMTP server).
     pub dev_mailbox: bool,
+    pub log_format: LogFormat,
+}
+
+/// `STAFFROOM_LOG_FORMAT`: readable lines, or one JSON object per line for a log collector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> anyhow::Result<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => anyhow::bail!("STAFFROOM_LOG_FORMAT must be text or json, not {other:?}"),
+        }
+    }
 }
 
 /// How often the outbox worker looks for mail and how quickly it backs off. Not environment
@@ -74,6 +95,7 @@ impl Settings {
             mail: MailTuning::default(),
             trusted_proxies,
             dev_mailbox,
+            log_format: var("STAFFROOM_LOG_FORMAT").map_or(Ok(LogFormat::Text), |v| v.parse())?,
         })
     }
 
@@ -181,5 +203,12 @@ mod tests {
     fn a_short_key_is_refused() {
         assert!(decode_key(&hex::encode([1u8; 32])).is_err());
         assert_eq!(decode_key(&hex::encode([1u8; 64])).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json() {
+        assert_eq!("json".parse::<LogFormat>().unwrap(), LogFormat::Json);
+        assert_eq!(" Text ".parse::<LogFormat>().unwrap(), LogFormat::Text);
+        assert!("yaml".parse::<LogFormat>().is_err());
     }
 }

@@ -11,4 +11,5 @@ pub mod mail;
 pub mod services;
 pub mod startup;
 pub mod state;
+pub mod telemetry;
 pub mod web;

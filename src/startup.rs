@@ -48,6 +48,7 @@ impl Application {
                 .wrap(from_fn(crate::auth::csrf::require_token))
                 .wrap(session_middleware(pool.clone(), key.clone(), secure))
                 .wrap(from_fn(crate::web::security_headers::add))
+                .wrap(from_fn(crate::telemetry::log_request))
                 .app_data(state.clone())
                 .app_data(web::FormConfig::default().limit(256 * 1024))
                 .configure(crate::web::config)

@@ -15,6 +15,83 @@ diesel::table! {
 }
 
 diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        patient_id -> Uuid,
+        started_by -> Nullable<Uuid>,
+        assigned_to -> Nullable<Uuid>,
+        status -> Text,
+        created_at -> Timestamptz,
+        last_message_at -> Timestamptz,
+        last_message_id -> Nullable<Int8>,
+        done_at -> Nullable<Timestamptz>,
+        done_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    invitation_links (token_hash) {
+        token_hash -> Text,
+        invitation_id -> Uuid,
+        created_at -> Timestamptz,
+        is_reminder -> Bool,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Uuid,
+        workspace_id -> Uuid,
+        email -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        role -> Text,
+        invited_by -> Nullable<Uuid>,
+        guest_until -> Nullable<Date>,
+        created_at -> Timestamptz,
+        sent_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        reminded_at -> Nullable<Timestamptz>,
+        outbox_id -> Nullable<Int8>,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        declined_at -> Nullable<Timestamptz>,
+        rescinded_at -> Nullable<Timestamptz>,
+        rescinded_by -> Nullable<Uuid>,
+        superseded_at -> Nullable<Timestamptz>,
+        new_invitation_asked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    message_templates (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        owner_id -> Nullable<Uuid>,
+        name -> Text,
+        body -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Int8,
+        conversation_id -> Uuid,
+        workspace_id -> Uuid,
+        sender_id -> Nullable<Uuid>,
+        channel -> Text,
+        recipient -> Text,
+        body -> Text,
+        template_id -> Nullable<Uuid>,
+        outbox_id -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     one_time_tokens (id) {
         id -> Uuid,
         token_hash -> Text,
@@ -70,6 +147,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    patients (id) {
+        id -> Uuid,
+        workspace_id -> Nullable<Uuid>,
+        owner_id -> Nullable<Uuid>,
+        nhs_number -> Text,
+        first_name -> Text,
+        surname -> Text,
+        date_of_birth -> Date,
+        mobile -> Nullable<Text>,
+        email -> Nullable<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_by -> Nullable<Uuid>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -103,6 +198,19 @@ diesel::table! {
         view_audit -> Bool,
         manage_workspaces -> Bool,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    roster_profiles (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        first_name -> Text,
+        surname -> Text,
+        grade -> Text,
+        imported_by -> Nullable<Uuid>,
+        imported_at -> Timestamptz,
     }
 }
 
@@ -142,6 +250,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        first_name -> Text,
+        surname -> Text,
+        password_hash -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamptz>,
+        medical_secretary -> Bool,
+        imported -> Bool,
+        deactivated_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_join_links (workspace_id) {
+        workspace_id -> Uuid,
+        token_hash -> Text,
+        approve_on_join -> Bool,
+        expires_at -> Nullable<Timestamptz>,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     workspace_members (workspace_id, user_id) {
         workspace_id -> Uuid,
         user_id -> Uuid,
@@ -172,90 +310,37 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    users (id) {
-        id -> Uuid,
-        email -> Text,
-        first_name -> Text,
-        surname -> Text,
-        password_hash -> Nullable<Text>,
-        email_verified_at -> Nullable<Timestamptz>,
-        medical_secretary -> Bool,
-        imported -> Bool,
-        deactivated_at -> Nullable<Timestamptz>,
-        created_at -> Timestamptz,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    invitation_links (token_hash) {
-        token_hash -> Text,
-        invitation_id -> Uuid,
-        created_at -> Timestamptz,
-        is_reminder -> Bool,
-        superseded_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    invitations (id) {
-        id -> Uuid,
-        workspace_id -> Uuid,
-        email -> Nullable<Text>,
-        mobile -> Nullable<Text>,
-        role -> Text,
-        invited_by -> Nullable<Uuid>,
-        guest_until -> Nullable<Date>,
-        created_at -> Timestamptz,
-        sent_at -> Timestamptz,
-        expires_at -> Timestamptz,
-        reminded_at -> Nullable<Timestamptz>,
-        outbox_id -> Nullable<Int8>,
-        accepted_at -> Nullable<Timestamptz>,
-        accepted_by -> Nullable<Uuid>,
-        declined_at -> Nullable<Timestamptz>,
-        rescinded_at -> Nullable<Timestamptz>,
-        rescinded_by -> Nullable<Uuid>,
-        superseded_at -> Nullable<Timestamptz>,
-        new_invitation_asked_at -> Nullable<Timestamptz>,
-    }
-}
-
-diesel::table! {
-    workspace_join_links (workspace_id) {
-        workspace_id -> Uuid,
-        token_hash -> Text,
-        approve_on_join -> Bool,
-        expires_at -> Nullable<Timestamptz>,
-        max_uses -> Nullable<Int4>,
-        uses -> Int4,
-        created_by -> Nullable<Uuid>,
-        created_at -> Timestamptz,
-        disabled_at -> Nullable<Timestamptz>,
-    }
-}
-
 diesel::joinable!(audit_events -> organisations (organisation_id));
+diesel::joinable!(audit_events -> workspaces (workspace_id));
+diesel::joinable!(conversations -> patients (patient_id));
+diesel::joinable!(conversations -> workspaces (workspace_id));
+diesel::joinable!(invitation_links -> invitations (invitation_id));
+diesel::joinable!(invitations -> outbox (outbox_id));
+diesel::joinable!(invitations -> workspaces (workspace_id));
+diesel::joinable!(message_templates -> workspaces (workspace_id));
+diesel::joinable!(messages -> message_templates (template_id));
+diesel::joinable!(messages -> outbox (outbox_id));
+diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(messages -> workspaces (workspace_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(organisation_domains -> organisations (organisation_id));
 diesel::joinable!(organisation_members -> organisations (organisation_id));
 diesel::joinable!(organisation_members -> users (user_id));
+diesel::joinable!(patients -> workspaces (workspace_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(role_assignments -> organisations (organisation_id));
 diesel::joinable!(role_assignments -> roles (role_id));
+diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
 diesel::joinable!(roles -> organisations (organisation_id));
+diesel::joinable!(roster_profiles -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(workspace_join_links -> users (created_by));
+diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
 diesel::joinable!(workspaces -> organisations (organisation_id));
 diesel::joinable!(workspaces -> specialties (specialty_code));
-diesel::joinable!(audit_events -> workspaces (workspace_id));
-diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
-diesel::joinable!(invitation_links -> invitations (invitation_id));
-diesel::joinable!(invitations -> workspaces (workspace_id));
-diesel::joinable!(invitations -> outbox (outbox_id));
-diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
+diesel::joinable!(workspaces -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
@@ -283,85 +368,3 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspace_members,
     workspaces,
 );
-
-diesel::table! {
-    roster_profiles (id) {
-        id -> Uuid,
-        organisation_id -> Uuid,
-        user_id -> Nullable<Uuid>,
-        first_name -> Text,
-        surname -> Text,
-        grade -> Text,
-        imported_by -> Nullable<Uuid>,
-        imported_at -> Timestamptz,
-    }
-}
-
-diesel::joinable!(roster_profiles -> organisations (organisation_id));
-diesel::joinable!(roster_profiles -> users (user_id));
-
-diesel::table! {
-    patients (id) {
-        id -> Uuid,
-        workspace_id -> Nullable<Uuid>,
-        owner_id -> Nullable<Uuid>,
-        nhs_number -> Text,
-        first_name -> Text,
-        surname -> Text,
-        date_of_birth -> Date,
-        mobile -> Nullable<Text>,
-        email -> Nullable<Text>,
-        created_by -> Nullable<Uuid>,
-        created_at -> Timestamptz,
-        updated_by -> Nullable<Uuid>,
-        updated_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    message_templates (id) {
-        id -> Uuid,
-        workspace_id -> Nullable<Uuid>,
-        owner_id -> Nullable<Uuid>,
-        name -> Text,
-        body -> Text,
-        created_by -> Nullable<Uuid>,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    conversations (id) {
-        id -> Uuid,
-        workspace_id -> Uuid,
-        patient_id -> Uuid,
-        started_by -> Nullable<Uuid>,
-        assigned_to -> Nullable<Uuid>,
-        status -> Text,
-        created_at -> Timestamptz,
-        last_message_at -> Timestamptz,
-        last_message_id -> Nullable<Int8>,
-        done_at -> Nullable<Timestamptz>,
-        done_by -> Nullable<Uuid>,
-    }
-}
-
-diesel::table! {
-    messages (id) {
-        id -> Int8,
-        conversation_id -> Uuid,
-        workspace_id -> Uuid,
-        sender_id -> Nullable<Uuid>,
-        channel -> Text,
-        recipient -> Text,
-        body -> Text,
-        template_id -> Nullable<Uuid>,
-        outbox_id -> Nullable<Int8>,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::joinable!(conversations -> patients (patient_id));
-diesel::joinable!(messages -> message_templates (template_id));
-diesel::joinable!(messages -> outbox (outbox_id));
-diesel::joinable!(messages -> conversations (conversation_id));
