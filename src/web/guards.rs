@@ -1,7 +1,7 @@
 //! Who is asking before they are signed in: a `Visitor` (signing in or up, following a link
 //! from an email), and a `PendingUser` (password accepted, second factor owed). Each carries
 //! the session, the state and the client's address, and runs its decision in one transaction.
-//! `CurrentUser` is the older signed-in guard, kept while its last handlers move to `Signed`.
+//! Signed-in requests take `crate::web::context::Signed`.
 
 use std::future::{ready, Future, Ready};
 use std::pin::Pin;
@@ -12,11 +12,9 @@ use diesel::PgConnection;
 
 use crate::auth::session::TypedSession;
 use crate::db::models::users::{self, User};
-use crate::domain::UserId;
 use crate::error::{AppError, AppResult};
 use crate::services::{Actor, Decision};
 use crate::state::AppState;
-use crate::web::layout::Navigation;
 
 /// Anyone, signed in or not. Their decisions are made with no one as the actor, from `ip`.
 pub struct Visitor {
@@ -160,61 +158,6 @@ impl FromRequest for PendingUser {
                 Ok(_) | Err(AppError::NotFound) => {
                     visitor.session.log_out();
                     Err(AppError::SignInRequired { next: None })
-                }
-                Err(other) => Err(other),
-            }
-        })
-    }
-}
-
-pub struct CurrentUser {
-    pub user: User,
-    /// Their workspaces for the switcher, and the one they are in.
-    pub nav: Navigation,
-}
-
-impl CurrentUser {
-    pub fn id(&self) -> UserId {
-        self.user.id
-    }
-}
-
-/// The path to come back to after signing in (GET requests only).
-fn return_path(req: &HttpRequest) -> Option<String> {
-    (req.method() == actix_web::http::Method::GET).then(|| {
-        req.uri()
-            .path_and_query()
-            .map_or("/".to_string(), |pq| pq.as_str().to_string())
-    })
-}
-
-impl FromRequest for CurrentUser {
-    type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let session = TypedSession::from_request(req, payload).into_inner();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let next = return_path(req);
-        Box::pin(async move {
-            let session = session.map_err(|_| AppError::SignInRequired { next: next.clone() })?;
-            let state = state.ok_or_else(|| anyhow::anyhow!("application state missing"))?;
-            let Some(user_id) = session.user_id()? else {
-                return Err(AppError::SignInRequired { next });
-            };
-            let chosen = session.current_workspace();
-            let loaded = crate::db::run(&state.pool, move |conn| {
-                let frame =
-                    crate::db::models::frame::load(conn, user_id)?.ok_or(AppError::NotFound)?;
-                let nav = Navigation::from_frame(&frame, chosen);
-                Ok((frame.user, nav))
-            })
-            .await;
-            match loaded {
-                Ok((user, nav)) if user.is_active() => Ok(CurrentUser { user, nav }),
-                Ok(_) | Err(AppError::NotFound) => {
-                    session.log_out();
-                    Err(AppError::SignInRequired { next })
                 }
                 Err(other) => Err(other),
             }

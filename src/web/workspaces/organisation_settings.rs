@@ -1,22 +1,19 @@
 //! `GET /organisations/{org_id}/settings`: the organisation's allowed email domains and whether
-//! its members may create workspaces, for a trust administrator. `POST` saves them; a list that
-//! would no longer admit the administrator's own address is refused, so they cannot lock
-//! themselves out.
+//! its members may create workspaces, for a trust administrator. `POST` saves them
+//! (`services::organisations::update_settings`).
 
-use crate::domain::AuditAction;
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{permissions, TypedSession};
-use crate::db::models::audit::{self, NewAuditEvent};
+use crate::auth::permissions;
 use crate::db::models::organisations::{self, Organisation};
-use crate::domain::{EmailAddress, OrganisationId};
+use crate::domain::{EmailDomains, OrganisationId};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::services::organisations::{self as organisation_service, Settings};
+use crate::services::{Actor, Decision};
+use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
-use crate::web::guards::CurrentUser;
 use crate::web::layout::Layout;
 
 /// The checkbox's value when ticked.
@@ -49,93 +46,73 @@ fn path(org: OrganisationId) -> String {
     format!("/organisations/{org}/settings")
 }
 
-pub async fn settings_form(
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
+async fn render(
+    signed: &Signed,
+    org: OrganisationId,
+    errors: FormErrors,
+    form: Option<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id) = (current.user.clone(), org_id.into_inner());
-    let (org, domains) = crate::db::run(&state.pool, move |conn| {
-        let org = permissions::administer_organisation(conn, &user, org_id)?;
-        let domains = organisations::domains(conn, org.id)?;
-        Ok((org, domains))
-    })
-    .await?;
-    let form = SettingsForm {
+    let page = signed
+        .page(move |conn, frame| {
+            let org = permissions::administer_organisation(conn, &frame.user, org)?;
+            let domains = organisations::domains(conn, org.id)?;
+            Ok((org, domains))
+        })
+        .await?;
+    let (org, domains) = page.data;
+    let form = form.unwrap_or_else(|| SettingsForm {
         domains: domains.join("\n"),
         members_may_create_workspaces: if org.members_may_create_workspaces {
             YES.to_string()
         } else {
             String::new()
         },
-    };
-    crate::web::render(&SettingsPage {
-        layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-        org,
-        errors: FormErrors::default(),
-        form,
-    })
+    });
+    crate::web::render_with(
+        errors.status(),
+        &SettingsPage {
+            layout: page.layout,
+            org,
+            errors,
+            form,
+        },
+    )
+}
+
+pub async fn settings_form(
+    signed: Signed,
+    org: web::Path<OrganisationId>,
+) -> AppResult<HttpResponse> {
+    render(&signed, org.into_inner(), FormErrors::default(), None).await
 }
 
 pub async fn update(
-    req: HttpRequest,
-    session: TypedSession,
-    state: web::Data<AppState>,
-    current: CurrentUser,
-    org_id: web::Path<OrganisationId>,
+    signed: Signed,
+    org: web::Path<OrganisationId>,
     form: web::Form<SettingsForm>,
 ) -> AppResult<HttpResponse> {
-    let (user, org_id, form, ip) = (
-        current.user.clone(),
-        org_id.into_inner(),
-        form.into_inner(),
-        crate::web::client_ip(&req),
-    );
-    let outcome = crate::db::transaction(&state.pool, move |conn| {
-        let org = permissions::administer_organisation(conn, &user, org_id)?;
-        let mut errors = FormErrors::default();
-        let domains = errors.check("domains", crate::domain::EmailDomains::parse(&form.domains));
-        if let (Some(domains), Ok(email)) = (&domains, EmailAddress::parse(&user.email)) {
-            if !domains.iter().any(|d| email.is_in_domain(d)) {
-                errors.add(
-                    "domains",
-                    format!("Keep a domain that admits your own address, {email}"),
-                );
-            }
-        }
-        let Some(domains) = domains.filter(|_| errors.is_empty()) else {
-            return Ok(Err((org, errors, form)));
+    let (org, form) = (org.into_inner(), form.into_inner());
+    let mut errors = FormErrors::default();
+    if let Some(domains) = errors.check("domains", EmailDomains::parse(&form.domains)) {
+        let settings = Settings {
+            domains,
+            members_may_create_workspaces: form.members_may_create(),
         };
-        let members_may_create = form.members_may_create();
-        organisations::update_settings(conn, org.id, &domains, members_may_create)?;
-        audit::record(
-            conn,
-            &NewAuditEvent::new(AuditAction::OrganisationSettingsChanged, Some(ip))
-                .actor(user.id)
-                .organisation(org.id)
-                .detail(format!(
-                    "domains: {}; members may create workspaces: {}",
-                    domains.join(", "),
-                    if members_may_create { "yes" } else { "no" }
-                )),
-        )?;
-        Ok(Ok(org.id))
-    })
-    .await?;
-    match outcome {
-        Ok(org_id) => {
-            session.set_flash("Organisation settings saved.")?;
-            Ok(crate::web::see_other(&path(org_id)))
+        let ip = signed.ip.clone();
+        let decision = signed
+            .decide(move |conn, user| {
+                organisation_service::update_settings(
+                    conn,
+                    &Actor::person(user, &ip),
+                    org,
+                    &settings,
+                )
+            })
+            .await?;
+        match decision {
+            Decision::Done(message) => return signed.done(&message, &path(org)),
+            Decision::Refused(reason) => errors.add("domains", reason),
         }
-        Err((org, errors, form)) => crate::web::render_with(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &SettingsPage {
-                layout: Layout::signed_in(&session, &current.user, &current.nav)?,
-                org,
-                errors,
-                form,
-            },
-        ),
     }
+    render(&signed, org, errors, Some(form)).await
 }
