@@ -4,34 +4,6 @@
 
 use crate::helpers::*;
 
-/// Stops new connections to the test's database and ends the open ones; `false` lets them in
-/// again.
-fn database_reachable(database_url: &str, reachable: bool) {
-    use diesel::RunQueryDsl;
-    let name = database_url
-        .split('/')
-        .nth(3)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    let admin_url = database_url.replace(&format!("/{name}?"), "/postgres?");
-    let admin = &mut <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
-    diesel::sql_query(format!(
-        "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
-    ))
-    .execute(admin)
-    .unwrap();
-    if !reachable {
-        diesel::sql_query(format!(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        ))
-        .execute(admin)
-        .unwrap();
-    }
-}
-
 #[actix_web::test]
 async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_stays_signed_in() {
     let app = spawn_app().await;
@@ -42,7 +14,7 @@ async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_
     assert_eq!(amy.browser.get("/").await.status, 200);
     let cookie = amy.browser.cookie_header();
 
-    database_reachable(&app.database_url, false);
+    app.database_reachable(false);
     for path in ["/", "/workspaces", "/organisations"] {
         let page = amy.browser.get(path).await;
         assert_eq!(page.status, 503, "{path}: {}", page.body);
@@ -52,7 +24,7 @@ async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_
             "no new session is handed out while the store is away"
         );
     }
-    database_reachable(&app.database_url, true);
+    app.database_reachable(true);
 
     let home = amy.browser.get("/").await;
     assert_eq!(home.status, 200, "{}", home.body);
@@ -86,6 +58,26 @@ fn last_sign_in_address(app: &TestApp) -> String {
     )
 }
 
+/// Signs in with the password, the request carrying this `X-Forwarded-For`.
+async fn log_in_forwarded(app: &TestApp, email: &str, forwarded: &str) -> u16 {
+    let browser = app.new_browser();
+    let csrf = browser.csrf().await;
+    browser
+        .client
+        .post(format!("{}/login", browser.base_url))
+        .header("x-forwarded-for", forwarded)
+        .form(&[
+            ("email", email),
+            ("password", PASSWORD),
+            ("csrf_token", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 #[actix_web::test]
 async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let smtp = SmtpServer::start().await;
@@ -95,55 +87,25 @@ async fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
     let app = spawn_with(settings, smtp).await;
     let org = app.nhs_org();
     let amy = app.create_user(org, "amy.okonkwo@nhs.net");
-    let login = |forwarded: &'static str| {
-        let browser = app.new_browser();
-        let email = amy.email.clone();
-        async move {
-            let csrf = browser.csrf().await;
-            browser
-                .client
-                .post(format!("{}/login", browser.base_url))
-                .header("x-forwarded-for", forwarded)
-                .form(&[
-                    ("email", email.as_str()),
-                    ("password", PASSWORD),
-                    ("csrf_token", csrf.as_str()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
 
     // The test talks to the app from 127.0.0.1, a trusted proxy here: the right-most hop that
     // is not a proxy is the client; what the client wrote further left is not believed.
-    assert_eq!(login("6.6.6.6, 198.51.100.7").await, 303);
+    assert_eq!(
+        log_in_forwarded(&app, &amy.email, "6.6.6.6, 198.51.100.7").await,
+        303
+    );
     assert_eq!(last_sign_in_address(&app), "198.51.100.7");
 
     // Without trusted proxies the header is ignored.
     let plain = spawn_app().await;
     let org = plain.nhs_org();
     let kim = plain.create_user(org, "kim.lee@nhs.net");
-    let browser = plain.new_browser();
-    let csrf = browser.csrf().await;
-    let status = browser
-        .client
-        .post(format!("{}/login", browser.base_url))
-        .header("x-forwarded-for", "198.51.100.7")
-        .form(&[
-            ("email", kim.email.as_str()),
-            ("password", PASSWORD),
-            ("csrf_token", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 303);
+    assert_eq!(
+        log_in_forwarded(&plain, &kim.email, "198.51.100.7").await,
+        303
+    );
     assert_eq!(last_sign_in_address(&plain), "127.0.0.1");
 }
-
 #[actix_web::test]
 async fn a_signed_out_visitor_costs_no_session_row_and_their_forms_still_work() {
     let app = spawn_app().await;

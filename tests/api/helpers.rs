@@ -310,6 +310,36 @@ impl TestApp {
         Person { user, browser }
     }
 
+    /// `false` stops new connections to the test's database and ends the open ones; `true`
+    /// lets them in again.
+    pub fn database_reachable(&self, reachable: bool) {
+        let database_url = &self.database_url;
+        use diesel::RunQueryDsl;
+        let name = database_url
+            .split('/')
+            .nth(3)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let admin_url = database_url.replace(&format!("/{name}?"), "/postgres?");
+        let admin =
+            &mut <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
+        diesel::sql_query(format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS {reachable}"
+        ))
+        .execute(admin)
+        .unwrap();
+        if !reachable {
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .execute(admin)
+            .unwrap();
+        }
+    }
+
     pub async fn stop(self) {
         self.handle.stop(true).await;
     }

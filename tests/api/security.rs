@@ -236,31 +236,11 @@ fn bound_url(app: &TestApp, path: &str) -> String {
 
 #[actix_web::test]
 async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
-    let smtp = SmtpServer::start().await;
-    let database_url = fresh_database();
-    let name = database_url
-        .split('/')
-        .nth(3)
-        .unwrap()
-        .split('?')
-        .next()
-        .unwrap()
-        .to_string();
-    let app = spawn_with(test_settings(&database_url, smtp.port), smtp).await;
+    let app = spawn_app().await;
     assert_eq!(app.browser.get("/healthz").await.status, 200);
 
     // Nobody may connect to the database for a while.
-    let admin_url = database_url.replace(&format!("/{name}?"), "/postgres?");
-    let admin = &mut <diesel::PgConnection as diesel::Connection>::establish(&admin_url).unwrap();
-    use diesel::RunQueryDsl;
-    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
-        .execute(admin)
-        .unwrap();
-    diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(admin)
-    .unwrap();
+    app.database_reachable(false);
 
     assert_eq!(app.browser.get("/healthz").await.status, 503);
     let page = app.browser.get("/login").await;
@@ -269,9 +249,7 @@ async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
     assert_eq!(home.status, 503);
     assert!(home.body.contains("Sorry, the service is unavailable"));
 
-    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
-        .execute(admin)
-        .unwrap();
+    app.database_reachable(true);
     assert_eq!(app.browser.get("/healthz").await.status, 200);
 }
 

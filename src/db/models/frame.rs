@@ -8,7 +8,7 @@
 //! prompt and the Administration link cover both).
 
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Nullable, Text};
 use serde::Deserialize;
 
 use crate::db::models::users::User;
@@ -66,6 +66,7 @@ pub struct Frame {
     pub administration: Option<Administration>,
 }
 
+/// Prepared once per connection as `staffroom_frame(uuid)`.
 const QUERY: &str = r#"
 SELECT u.*,
   (SELECT coalesce(json_agg(json_build_object('workspace', row_to_json(w), 'membership', row_to_json(m))
@@ -105,11 +106,12 @@ FROM users u WHERE u.id = $1
 
 /// The frame of `user`'s pages; `None` when the account is gone.
 pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>> {
-    let Some(row) = diesel::sql_query(QUERY)
-        .bind::<SqlUuid, _>(user)
-        .get_result::<Row>(conn)
-        .optional()?
-    else {
+    let rows: Vec<Row> = crate::db::execute_prepared(
+        conn,
+        ("staffroom_frame", "uuid", QUERY),
+        &[crate::db::literal(user)],
+    )?;
+    let Some(row) = rows.into_iter().next() else {
         return Ok(None);
     };
     let json = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));

@@ -30,27 +30,32 @@ pub fn load_state(
     key_hash: &str,
     idle: chrono::Duration,
 ) -> QueryResult<Option<String>> {
-    diesel::sql_query(
-        "WITH live AS (
-           SELECT key_hash, state, expires_at FROM sessions
-            WHERE key_hash = $1 AND expires_at > now()
-              AND created_at > now() - make_interval(hours => $3)
-         ), extended AS (
-           UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
-             FROM live
-            WHERE sessions.key_hash = live.key_hash
-              AND live.expires_at < now() + make_interval(secs => $2 - $4)
-         )
-         SELECT state FROM live",
-    )
-    .bind::<diesel::sql_types::Text, _>(key_hash)
-    .bind::<diesel::sql_types::Double, _>(idle.num_seconds() as f64)
-    .bind::<diesel::sql_types::Integer, _>(ABSOLUTE_LIFETIME_HOURS as i32)
-    .bind::<diesel::sql_types::Double, _>(EXTEND_EVERY_SECONDS as f64)
-    .get_result::<LiveState>(conn)
-    .optional()
-    .map(|live| live.map(|l| l.state))
+    let rows: Vec<LiveState> = crate::db::execute_prepared(
+        conn,
+        ("staffroom_session", "text, float8, int4, float8", LOAD),
+        &[
+            crate::db::literal(key_hash),
+            crate::db::literal(idle.num_seconds()),
+            crate::db::literal(ABSOLUTE_LIFETIME_HOURS),
+            crate::db::literal(EXTEND_EVERY_SECONDS),
+        ],
+    )?;
+    Ok(rows.into_iter().next().map(|live| live.state))
 }
+
+/// Prepared once per connection as `staffroom_session(key hash, idle seconds, absolute hours,
+/// extend-every seconds)`.
+const LOAD: &str = "WITH live AS (
+       SELECT key_hash, state, expires_at FROM sessions
+        WHERE key_hash = $1 AND expires_at > now()
+          AND created_at > now() - make_interval(hours => $3)
+     ), extended AS (
+       UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
+         FROM live
+        WHERE sessions.key_hash = live.key_hash
+          AND live.expires_at < now() + make_interval(secs => $2 - $4)
+     )
+     SELECT state FROM live";
 
 pub fn insert(
     conn: &mut PgConnection,
