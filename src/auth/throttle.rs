@@ -1,5 +1,11 @@
 //! Throttling of sign-in, code and token attempts, per account and per address. The counters
 //! live in PostgreSQL (see `db::models::throttles`) so that the limit holds across servers.
+//!
+//! An account's (or a code's) attempt is counted before it is checked (`attempt`), in the
+//! attempt's own transaction: parallel guesses take turns on the counter's row, so fifty at once
+//! are fifty attempts and only the free ones are checked. The address's counter is read and
+//! bumped after a failure instead: it is shared by everyone behind one NAT, and holding its row
+//! through a password hash would make a whole trust's sign-ins queue behind each other.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
@@ -63,21 +69,29 @@ fn verdict_for(throttle: Option<Throttle>, free: i32, lockable: bool) -> Verdict
     }
 }
 
-/// The stricter of the account's (or code's) and the address's verdicts.
-pub fn check(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<Verdict> {
-    let by_account = verdict_for(
-        throttles::find(conn, account)?,
-        FREE_FAILURES_PER_ACCOUNT,
-        true,
-    );
-    if by_account != Verdict::Allowed {
-        return Ok(by_account);
+/// Counts this attempt against the account (or code), then gives the stricter of the account's
+/// and the address's verdicts. An attempt refused here is not counted; one that goes on counts
+/// as a failure until `record_success` clears the run.
+pub fn attempt(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<Verdict> {
+    let reserved = throttles::reserve(conn, account)?;
+    // The verdict the account had before this attempt, from the count this attempt just read.
+    let before = Throttle {
+        key: account.to_string(),
+        failures: reserved.failures - 1,
+        last_failure_at: reserved.previous,
+    };
+    let mut verdict = verdict_for(Some(before), FREE_FAILURES_PER_ACCOUNT, true);
+    if verdict == Verdict::Allowed {
+        verdict = verdict_for(
+            throttles::find(conn, &address_key(address))?,
+            FREE_FAILURES_PER_ADDRESS,
+            false,
+        );
     }
-    Ok(verdict_for(
-        throttles::find(conn, &address_key(address))?,
-        FREE_FAILURES_PER_ADDRESS,
-        false,
-    ))
+    if verdict != Verdict::Allowed {
+        throttles::release(conn, account, reserved.previous)?;
+    }
+    Ok(verdict)
 }
 
 /// The address's verdict alone: for guessed links, where there is no account to count against.
@@ -89,8 +103,9 @@ pub fn check_address(conn: &mut PgConnection, address: &str) -> AppResult<Verdic
     ))
 }
 
-pub fn record_failure(conn: &mut PgConnection, account: &str, address: &str) -> AppResult<()> {
-    throttles::record_failure(conn, account)?;
+/// A checked attempt failed: the account's count already holds it (`attempt`); the address's
+/// is bumped now.
+pub fn record_failure(conn: &mut PgConnection, address: &str) -> AppResult<()> {
     record_address_failure(conn, address)
 }
 
@@ -105,7 +120,8 @@ pub fn record_address_failure(conn: &mut PgConnection, address: &str) -> AppResu
     Ok(())
 }
 
-/// A success ends the account's run of consecutive failures (not the address's).
+/// A success ends the account's run of consecutive failures, this attempt's reservation
+/// included (not the address's).
 pub fn record_success(conn: &mut PgConnection, account: &str) -> AppResult<()> {
     throttles::clear(conn, account)?;
     Ok(())

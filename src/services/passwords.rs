@@ -106,13 +106,14 @@ pub fn change(
 ) -> AppResult<Attempt<()>> {
     let user = actor.user()?;
     let key = throttle::account_key(&user.email);
-    if let Some(wait) = throttle::message(throttle::check(conn, &key, address(actor))?) {
+    if let Some(wait) = throttle::message(throttle::attempt(conn, &key, address(actor))?) {
         return Ok(Attempt::Throttled(wait));
     }
     if !password::verify_blocking(&change.current, user.password_hash.as_deref())? {
-        throttle::record_failure(conn, &key, address(actor))?;
+        throttle::record_failure(conn, address(actor))?;
         return Ok(Attempt::Failed);
     }
+    throttle::record_success(conn, &key)?;
     if let Some(new) = &change.new {
         replace(conn, base_url, user, &password::hash_blocking(new)?)?;
         audit::record(

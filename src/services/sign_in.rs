@@ -57,7 +57,7 @@ pub fn password(
     credentials: &Credentials,
 ) -> AppResult<Attempt<Entry>> {
     let (key, ip) = (throttle::account_key(&credentials.email), address(actor));
-    if let Some(wait) = throttle::message(throttle::check(conn, &key, ip)?) {
+    if let Some(wait) = throttle::message(throttle::attempt(conn, &key, ip)?) {
         return Ok(Attempt::Throttled(wait));
     }
     let user = match EmailAddress::parse(&credentials.email) {
@@ -68,7 +68,7 @@ pub fn password(
     let right = password::verify_blocking(&credentials.password, stored)?;
     let target = user.as_ref().map(|u| u.id);
     let Some(user) = user.filter(|_| right) else {
-        throttle::record_failure(conn, &key, ip)?;
+        throttle::record_failure(conn, ip)?;
         let mut event = actor
             .event(AuditAction::SignInFailed)
             .detail("wrong email or password");
@@ -78,6 +78,8 @@ pub fn password(
         audit::record(conn, &event)?;
         return Ok(Attempt::Failed);
     };
+    // The password was right: the run of failures ends, whatever comes next.
+    throttle::record_success(conn, &key)?;
     if !user.is_active() {
         return Ok(Attempt::Passed(Entry::Deactivated));
     }
@@ -85,7 +87,6 @@ pub fn password(
         sign_up::send_verification(conn, base_url, &user)?;
         return Ok(Attempt::Passed(Entry::Unconfirmed));
     }
-    throttle::record_success(conn, &key)?;
     audit::record(
         conn,
         &actor
@@ -116,15 +117,15 @@ pub fn second_factor(
     code: &str,
 ) -> AppResult<Attempt<Proof>> {
     let user = actor.user()?.id;
-    let (key, ip) = (throttle::code_key(user), address(actor));
-    if let Some(wait) = throttle::message(throttle::check(conn, &key, ip)?) {
-        return Ok(Attempt::Throttled(wait));
-    }
     if code.trim().is_empty() {
         return Ok(Attempt::Failed);
     }
+    let (key, ip) = (throttle::code_key(user), address(actor));
+    if let Some(wait) = throttle::message(throttle::attempt(conn, &key, ip)?) {
+        return Ok(Attempt::Throttled(wait));
+    }
     let Some(proof) = prove(conn, user, code)? else {
-        throttle::record_failure(conn, &key, ip)?;
+        throttle::record_failure(conn, ip)?;
         audit::record(
             conn,
             &NewAuditEvent::new(AuditAction::TwoFactorFailed, actor.ip.clone()).target(user),

@@ -170,3 +170,59 @@ async fn a_signed_out_visitor_costs_no_session_row_and_their_forms_still_work() 
         "a session begins when the password is accepted"
     );
 }
+
+#[actix_web::test]
+async fn fifty_parallel_wrong_passwords_for_one_account_are_fifty_attempts_and_five_are_checked() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.create_user(org, "amy.okonkwo@nhs.net");
+    let mut forms = Vec::new();
+    for _ in 0..50 {
+        let browser = app.new_browser();
+        let csrf = browser.csrf().await;
+        forms.push((browser, csrf));
+    }
+
+    let attempts = forms.iter().map(|(browser, csrf)| async {
+        browser
+            .post_raw(
+                "/login",
+                &[
+                    ("email", amy.email.as_str()),
+                    ("password", "not the password at all"),
+                    ("csrf_token", csrf.as_str()),
+                ],
+            )
+            .await
+    });
+    let pages = futures_util::future::join_all(attempts).await;
+
+    let throttled = pages
+        .iter()
+        .filter(|p| p.body.contains("Too many attempts"))
+        .count();
+    // Only the five free attempts reached the password check (each audited as a failure).
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'sign_in_failed'"),
+        5
+    );
+    assert_eq!(throttled, 45);
+    // The right password now waits too, and is not checked either.
+    let (browser, csrf) = &forms[0];
+    let page = browser
+        .post_raw(
+            "/login",
+            &[
+                ("email", amy.email.as_str()),
+                ("password", PASSWORD),
+                ("csrf_token", csrf.as_str()),
+            ],
+        )
+        .await;
+    assert!(page.body.contains("Too many attempts"), "{}", page.status);
+    assert_eq!(
+        app.count("SELECT failures FROM throttles WHERE key = 'account:amy.okonkwo@nhs.net'"),
+        5,
+        "refused attempts are given back: waiting does not make the wait longer"
+    );
+}

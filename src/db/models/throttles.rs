@@ -35,6 +35,46 @@ pub fn record_failure(conn: &mut PgConnection, key: &str) -> QueryResult<Throttl
         .get_result(conn)
 }
 
+#[derive(QueryableByName)]
+pub struct Reserved {
+    /// Failures counted now, this attempt included.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub failures: i32,
+    /// When the last failure before this attempt happened.
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub previous: DateTime<Utc>,
+}
+
+/// Counts an attempt as a failure before it is checked, and says what the count was: two
+/// parallel attempts are two failures. The row stays locked until the caller's transaction
+/// ends, so parallel attempts on one key take turns and each sees the others' counts.
+pub fn reserve(conn: &mut PgConnection, key: &str) -> QueryResult<Reserved> {
+    diesel::sql_query(
+        "INSERT INTO throttles (key, failures, last_failure_at) VALUES ($1, 0, 'epoch')
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .execute(conn)?;
+    diesel::sql_query(
+        "UPDATE throttles t SET failures = t.failures + 1, last_failure_at = now()
+           FROM (SELECT key, last_failure_at FROM throttles WHERE key = $1 FOR UPDATE) old
+          WHERE t.key = old.key
+         RETURNING t.failures, old.last_failure_at AS previous",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .get_result(conn)
+}
+
+/// Gives back a reservation that was refused unchecked (waiting does not make the wait longer).
+pub fn release(conn: &mut PgConnection, key: &str, previous: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(throttles::table.find(key))
+        .set((
+            throttles::failures.eq(throttles::failures - 1),
+            throttles::last_failure_at.eq(previous),
+        ))
+        .execute(conn)
+}
+
 pub fn clear(conn: &mut PgConnection, key: &str) -> QueryResult<usize> {
     diesel::delete(throttles::table.find(key)).execute(conn)
 }
