@@ -15,7 +15,11 @@ use crate::error::AppResult;
 
 /// Failures allowed before waiting starts, then 30 s, doubling, at most 15 minutes.
 const FREE_FAILURES_PER_ACCOUNT: i32 = 5;
-const FREE_FAILURES_PER_ADDRESS: i32 = 50;
+/// Sized for a trust's NAT, where thousands of staff share one address: a few hundred typos an
+/// hour from everyone together are normal; a guesser is still held to a trickle.
+const FREE_FAILURES_PER_ADDRESS: i32 = 200;
+/// Guessed links (unknown tokens) per address: a real link is never "mistyped" fifty times.
+const FREE_LINK_GUESSES_PER_ADDRESS: i32 = 50;
 /// Consecutive failures after which only a password reset opens the account again.
 pub const ACCOUNT_LOCK_FAILURES: i32 = 100;
 /// An address's failures are forgotten after an hour without one.
@@ -39,8 +43,22 @@ pub fn code_key(user: crate::domain::UserId) -> String {
     format!("code:{user}")
 }
 
+/// An address's sign-in failures, IPv6 by its /64 (one device or household gets a whole /64).
 pub fn address_key(address: &str) -> String {
-    format!("address:{address}")
+    format!("address:{}", network(address))
+}
+
+/// An address's guessed links: a bucket of its own, so that scanning links cannot lock
+/// everyone behind the same NAT out of signing in.
+fn link_key(address: &str) -> String {
+    format!("link:{}", network(address))
+}
+
+fn network(address: &str) -> String {
+    address.parse().map_or_else(
+        |_| address.to_string(),
+        crate::domain::client_address::throttle_key,
+    )
 }
 
 fn wait_after(failures: i32, free: i32) -> Option<Duration> {
@@ -94,13 +112,18 @@ pub fn attempt(conn: &mut PgConnection, account: &str, address: &str) -> AppResu
     Ok(verdict)
 }
 
-/// The address's verdict alone: for guessed links, where there is no account to count against.
+/// The verdict on guessing links from this address (there is no account to count against).
 pub fn check_address(conn: &mut PgConnection, address: &str) -> AppResult<Verdict> {
     Ok(verdict_for(
-        throttles::find(conn, &address_key(address))?,
-        FREE_FAILURES_PER_ADDRESS,
+        throttles::find(conn, &link_key(address))?,
+        FREE_LINK_GUESSES_PER_ADDRESS,
         false,
     ))
+}
+
+/// An unknown token was tried from this address.
+pub fn record_link_guess(conn: &mut PgConnection, address: &str) -> AppResult<()> {
+    forget_or_count(conn, &link_key(address))
 }
 
 /// A checked attempt failed: the account's count already holds it (`attempt`); the address's
@@ -109,14 +132,18 @@ pub fn record_failure(conn: &mut PgConnection, address: &str) -> AppResult<()> {
     record_address_failure(conn, address)
 }
 
-pub fn record_address_failure(conn: &mut PgConnection, address: &str) -> AppResult<()> {
-    let address = address_key(address);
-    if let Some(t) = throttles::find(conn, &address)? {
+fn record_address_failure(conn: &mut PgConnection, address: &str) -> AppResult<()> {
+    forget_or_count(conn, &address_key(address))
+}
+
+/// Counts a failure under an address's key, forgetting failures older than an hour first.
+fn forget_or_count(conn: &mut PgConnection, key: &str) -> AppResult<()> {
+    if let Some(t) = throttles::find(conn, key)? {
         if t.last_failure_at < Utc::now() - ADDRESS_MEMORY {
-            throttles::clear(conn, &address)?;
+            throttles::clear(conn, key)?;
         }
     }
-    throttles::record_failure(conn, &address)?;
+    throttles::record_failure(conn, key)?;
     Ok(())
 }
 

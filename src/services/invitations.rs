@@ -397,7 +397,7 @@ pub fn look_up(conn: &mut PgConnection, token_hash: &str, ip: &str) -> AppResult
     }
     let link = find_link(conn, token_hash)?;
     if matches!(link, LinkState::Unknown) {
-        throttle::record_address_failure(conn, ip)?;
+        throttle::record_link_guess(conn, ip)?;
     }
     Ok(link)
 }

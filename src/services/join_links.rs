@@ -127,7 +127,7 @@ pub fn look_up(conn: &mut PgConnection, actor: &Actor, token_hash: &str) -> AppR
         return unusable(Unusable::Throttled);
     }
     let Some(link) = join_links::find_by_token(conn, token_hash)? else {
-        throttle::record_address_failure(conn, ip)?;
+        throttle::record_link_guess(conn, ip)?;
         return unusable(Unusable::Unknown);
     };
     let workspace = match workspaces::find_live(conn, link.workspace_id) {

@@ -50,7 +50,7 @@ pub fn live(
     }
     Ok(match tokens::find(conn, purpose, &sha256_hex(token))? {
         None => {
-            throttle::record_address_failure(conn, ip)?;
+            throttle::record_link_guess(conn, ip)?;
             Link::Problem(LinkProblem::Dead(TokenState::Unknown))
         }
         Some(found) if found.state() == TokenState::Valid => Link::Live(found),

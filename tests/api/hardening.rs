@@ -226,3 +226,19 @@ async fn fifty_parallel_wrong_passwords_for_one_account_are_fifty_attempts_and_f
         "refused attempts are given back: waiting does not make the wait longer"
     );
 }
+
+#[actix_web::test]
+async fn guessing_links_from_an_address_does_not_lock_its_people_out_of_signing_in() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.create_user(org, "amy.okonkwo@nhs.net");
+    for i in 0..55 {
+        app.browser.get(&format!("/password/reset/guess-{i}")).await;
+    }
+    assert_eq!(app.browser.get("/password/reset/guess-x").await.status, 429);
+
+    // Same address (everyone here is 127.0.0.1), separate bucket: sign-in still works.
+    let colleague = app.new_browser();
+    let page = colleague.log_in(&amy.email, PASSWORD).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+}
