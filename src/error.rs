@@ -21,9 +21,6 @@ pub enum AppError {
     /// Two changes to the same thing at the same moment; the other one won.
     #[error("conflict")]
     Conflict(#[source] anyhow::Error),
-    /// A decision refused, with the reason to show; its transaction was rolled back.
-    #[error("refused: {0}")]
-    Refused(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]

@@ -22,7 +22,6 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Refused(_) => StatusCode::CONFLICT,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -52,7 +51,6 @@ impl ResponseError for AppError {
                 "This form has expired",
                 "For your security the form could not be sent. Go back, reload the page and try again.".into(),
             ),
-            AppError::Refused(reason) => ("That could not be done", reason.clone()),
             AppError::BadRequest(why) => ("Check what you entered", (*why).to_string()),
             AppError::Conflict(cause) => {
                 tracing::info!(error = %cause, "a change lost a race with another");
