@@ -74,9 +74,6 @@ pub fn literal(value: impl std::fmt::Display) -> String {
     format!("'{}'", value.to_string().replace('\'', "''"))
 }
 
-/// At most this many dead connections are skipped before the database counts as away.
-const RETRIES: usize = 4;
-
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn run<T, F>(pool: &PgPool, f: F) -> AppResult<T>
 where
@@ -162,7 +159,9 @@ pub fn with_first<A, T>(
                 }
                 return result;
             }
-            Err(e) if is_disconnect(&e) && attempt < RETRIES => {
+            // Every pooled connection may be dead (the database restarted): each failure drops
+            // one, so after as many as the pool holds the next checkout is a new connection.
+            Err(e) if is_disconnect(&e) && attempt <= pool.max_size() as usize => {
                 tracing::info!("a pooled connection had died; retrying on another");
                 mark_broken(&mut conn);
                 attempt += 1;
