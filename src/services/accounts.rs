@@ -12,9 +12,7 @@ use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::users::{self, User};
 use crate::db::models::{people, recovery_codes, roles, roster_profiles, sessions, tokens, totp};
 use crate::db::schema::users as users_table;
-use crate::domain::{
-    AuditAction, EmailAddress, OrganisationId, PersonName, Token, TokenPurpose, UserId,
-};
+use crate::domain::{AuditAction, EmailAddress, OrganisationId, PersonName, TokenPurpose, UserId};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
 
@@ -158,15 +156,7 @@ pub fn send_confirmation(
     org: &Organisation,
     user: &User,
 ) -> AppResult<()> {
-    let token = Token::generate();
-    tokens::issue(
-        conn,
-        TokenPurpose::VerifyEmail,
-        Some(user.id),
-        &token.hash(),
-        chrono::Duration::hours(CONFIRMATION_HOURS),
-    )?;
-    let link = format!("{base_url}/verify/{}", token.plain());
+    let link = super::sign_up::confirmation_link(conn, base_url, user)?;
     if user.password_hash.is_none() {
         let message = messages::SetPassword {
             first_name: user.first_name.clone(),

@@ -166,20 +166,30 @@ pub fn sign_up_invited(
 
 /// Issues a 24-hour confirmation link (the previous one stops working) and queues its email.
 pub fn send_verification(conn: &mut PgConnection, base_url: &str, user: &User) -> AppResult<()> {
+    let message = messages::VerifyEmail {
+        first_name: user.first_name.clone(),
+        link: confirmation_link(conn, base_url, user)?,
+    };
+    mail::enqueue(conn, &user.email, &message)?;
+    Ok(())
+}
+
+/// A new 24-hour `/verify/{token}` link for the account (earlier ones stop working); only the
+/// token's hash is kept.
+pub fn confirmation_link(
+    conn: &mut PgConnection,
+    base_url: &str,
+    user: &User,
+) -> AppResult<String> {
     let token = Token::generate();
     tokens::issue(
         conn,
         TokenPurpose::VerifyEmail,
         Some(user.id),
         &token.hash(),
-        chrono::Duration::hours(24),
+        chrono::Duration::hours(super::accounts::CONFIRMATION_HOURS),
     )?;
-    let message = messages::VerifyEmail {
-        first_name: user.first_name.clone(),
-        link: format!("{base_url}/verify/{}", token.plain()),
-    };
-    mail::enqueue(conn, &user.email, &message)?;
-    Ok(())
+    Ok(format!("{base_url}/verify/{}", token.plain()))
 }
 
 /// Confirms the address of the link's account, with `password` as its password where it has
