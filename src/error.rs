@@ -1,5 +1,5 @@
 //! One error type for every layer. How each is answered (the page, the status) is the web
-//! layer's business: `crate::web::errors`.
+//! layer's business (src/web/errors.rs).
 
 use diesel::result::Error as DieselError;
 
