@@ -128,14 +128,7 @@ async fn a_signed_out_visitor_costs_no_session_row_and_their_forms_still_work() 
     let token = page.csrf();
     let stranger = app.new_browser();
     let refused = stranger
-        .post_raw(
-            "/login",
-            &[
-                ("email", &amy.email),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-            ],
-        )
+        .log_in_with_token(&amy.email, PASSWORD, &token)
         .await;
     assert_eq!(refused.status, 403);
     let forged = app
@@ -154,14 +147,7 @@ async fn a_signed_out_visitor_costs_no_session_row_and_their_forms_still_work() 
     assert_eq!(forged.status(), 403);
 
     let accepted = visitor
-        .post_raw(
-            "/login",
-            &[
-                ("email", &amy.email),
-                ("password", PASSWORD),
-                ("csrf_token", &token),
-            ],
-        )
+        .log_in_with_token(&amy.email, PASSWORD, &token)
         .await;
     assert_eq!(accepted.status, 303, "{}", accepted.body);
     assert_eq!(
@@ -185,14 +171,7 @@ async fn fifty_parallel_wrong_passwords_for_one_account_are_fifty_attempts_and_f
 
     let attempts = forms.iter().map(|(browser, csrf)| async {
         browser
-            .post_raw(
-                "/login",
-                &[
-                    ("email", amy.email.as_str()),
-                    ("password", "not the password at all"),
-                    ("csrf_token", csrf.as_str()),
-                ],
-            )
+            .log_in_with_token(&amy.email, "not the password at all", csrf)
             .await
     });
     let pages = futures_util::future::join_all(attempts).await;
@@ -209,16 +188,7 @@ async fn fifty_parallel_wrong_passwords_for_one_account_are_fifty_attempts_and_f
     assert_eq!(throttled, 45);
     // The right password now waits too, and is not checked either.
     let (browser, csrf) = &forms[0];
-    let page = browser
-        .post_raw(
-            "/login",
-            &[
-                ("email", amy.email.as_str()),
-                ("password", PASSWORD),
-                ("csrf_token", csrf.as_str()),
-            ],
-        )
-        .await;
+    let page = browser.log_in_with_token(&amy.email, PASSWORD, csrf).await;
     assert!(page.body.contains("Too many attempts"), "{}", page.status);
     assert_eq!(
         app.count("SELECT failures FROM throttles WHERE key = 'account:amy.okonkwo@nhs.net'"),

@@ -531,6 +531,19 @@ impl Browser {
         .await
     }
 
+    /// The password step with a CSRF token this browser (or another) was given.
+    pub async fn log_in_with_token(&self, email: &str, password: &str, csrf: &str) -> Page {
+        self.post_raw(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", csrf),
+            ],
+        )
+        .await
+    }
+
     /// Both factors, with the code `offset` steps from now.
     pub async fn log_in_fully(&self, user: &TestUser, offset: i64) -> Page {
         self.log_in(&user.email, &user.password)
