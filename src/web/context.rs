@@ -33,6 +33,8 @@ pub struct Signed {
     chosen: Option<WorkspaceId>,
     /// Where to come back to after signing in again (GET requests only).
     next: Option<String>,
+    /// The request's path (no query): the page frame marks where the person is.
+    path: String,
 }
 
 /// What `Signed::page` hands the page's own queries.
@@ -99,7 +101,7 @@ impl Signed {
         .await?;
         let (frame, nav, data) = self.present(loaded)?;
         Ok(Page {
-            layout: Layout::signed_in(&self.session, &frame.user, &nav)?,
+            layout: Layout::signed_in(&self.session, &frame.user, &nav, &self.path)?,
             user: frame.user,
             current: frame.current,
             data,
@@ -220,6 +222,7 @@ fn signed(req: &HttpRequest, payload: &mut Payload) -> AppResult<Signed> {
         state,
         user_id,
         next,
+        path: req.path().to_string(),
     })
 }
 

@@ -1,14 +1,16 @@
 //! What every page's layout needs: the CSRF token for its forms, who is signed in, the
 //! workspace switcher (bottom left) with each workspace's status and the invitations waiting for
 //! the user, the prompt admins see while people wait for approval, and a one-time confirmation
-//! message.
+//! message; the header's links (Administration, Organisation settings) and, on a workspace's
+//! pages, its sections (Conversations, Patients, Templates, Users, Settings, History) with the
+//! current one marked.
 
 use crate::auth::TypedSession;
 use crate::db::models::frame;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members::Membership;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::WorkspaceId;
+use crate::domain::{WorkspaceId, WorkspaceRole};
 use crate::error::AppResult;
 
 pub struct Layout {
@@ -20,6 +22,25 @@ pub struct Layout {
     pub invitations: Vec<InvitationItem>,
     /// The header's "Administration" link, for those who administer an organisation.
     pub admin_href: Option<String>,
+    /// The header's "Organisation settings" link, for trust administrators.
+    pub org_settings_href: Option<String>,
+    /// The path of the page (no query), to mark the current link in the header.
+    pub path: String,
+    /// On a page of one of the user's workspaces: its sections.
+    pub sections: Option<Sections>,
+}
+
+/// A workspace's sections, one click away from each of its pages.
+pub struct Sections {
+    pub workspace: String,
+    pub links: Vec<SectionLink>,
+}
+
+pub struct SectionLink {
+    pub label: &'static str,
+    pub href: String,
+    /// The page is this section (or within it).
+    pub current: bool,
 }
 
 /// An invitation waiting for the signed-in person, with Join and Decline in the switcher.
@@ -35,17 +56,33 @@ pub struct NavUser {
     pub email: String,
 }
 
-/// One line of the switcher: "My Workspace" (id "personal") or a workspace with its status.
+/// One line of the switcher: "My Workspace" (id "personal") or a workspace with its status
+/// and the person's role there.
 #[derive(Clone)]
 pub struct SwitcherItem {
     pub id: String,
     pub name: String,
     pub status: Option<&'static str>,
+    /// "Admin", "Member", "Guest"; `None` for My Workspace.
+    pub role: Option<&'static str>,
     pub pending: bool,
+    /// An approved member who is not a guest: sees the workspace's settings and history.
+    pub colleague: bool,
     pub current: bool,
 }
 
-/// "2 people waiting for approval", linking to the first workspace's Users page.
+impl SwitcherItem {
+    /// What the switcher says beside the name: the role, or that approval is awaited.
+    pub fn tag(&self) -> Option<&'static str> {
+        if self.pending {
+            Some("Pending approval")
+        } else {
+            self.role
+        }
+    }
+}
+
+/// "2 people waiting for approval in Ward 2", linking to the first workspace's Users page.
 #[derive(Clone)]
 pub struct Prompt {
     pub text: String,
@@ -62,6 +99,7 @@ pub struct Navigation {
     /// The workspace chosen in the switcher, if it is still theirs; `None` is "My Workspace".
     pub current: Option<(Workspace, Membership)>,
     pub admin_href: Option<String>,
+    pub org_settings_href: Option<String>,
 }
 
 impl Navigation {
@@ -79,7 +117,9 @@ impl Navigation {
             id: "personal".into(),
             name: "My Workspace".into(),
             status: None,
+            role: None,
             pending: false,
+            colleague: false,
             current: current.is_none(),
         }];
         items.extend(frame.workspaces.iter().map(|mine| {
@@ -91,17 +131,33 @@ impl Navigation {
                 } else {
                     "Pending approval"
                 }),
+                role: Some(mine.membership.role.label()),
                 pending: !mine.membership.is_approved(),
+                colleague: mine.membership.is_approved()
+                    && mine.membership.role != WorkspaceRole::Guest,
                 current: current
                     .as_ref()
                     .is_some_and(|(c, _)| c.id == mine.workspace.id),
             }
         }));
         let waiting: i64 = frame.pending.iter().map(|(_, n)| n).sum();
+        let name_of = |id: &WorkspaceId| {
+            frame
+                .workspaces
+                .iter()
+                .find(|mine| mine.workspace.id == *id)
+                .map_or_else(String::new, |mine| mine.workspace.name.clone())
+        };
         let prompt = frame.pending.first().map(|(first, _)| Prompt {
             text: format!(
-                "{waiting} {} waiting for approval",
-                if waiting == 1 { "person" } else { "people" }
+                "{waiting} {} waiting for approval in {}{}",
+                if waiting == 1 { "person" } else { "people" },
+                name_of(first),
+                match frame.pending.len() {
+                    1 => String::new(),
+                    2 => " and 1 other workspace".to_string(),
+                    n => format!(" and {} other workspaces", n - 1),
+                }
             ),
             href: format!("/workspaces/{first}/settings/users"),
         });
@@ -123,6 +179,11 @@ impl Navigation {
             current,
             invitations,
             admin_href: frame.administration.as_ref().and_then(administration_home),
+            org_settings_href: frame
+                .administration
+                .as_ref()
+                .filter(|held| held.manage_users || held.manage_workspaces)
+                .map(|held| format!("/organisations/{}/settings", held.organisation_id)),
         }
     }
 }
@@ -147,6 +208,11 @@ fn administration_home(held: &frame::Administration) -> Option<String> {
 }
 
 impl Layout {
+    /// The page is one of Administration's (`/organisations/{id}/admin/...`).
+    pub fn in_administration(&self) -> bool {
+        self.path.starts_with("/organisations/") && self.path.contains("/admin/")
+    }
+
     /// For error pages, rendered without the request.
     pub fn bare() -> Self {
         Self {
@@ -157,6 +223,9 @@ impl Layout {
             prompt: None,
             invitations: Vec::new(),
             admin_href: None,
+            org_settings_href: None,
+            path: String::new(),
+            sections: None,
         }
     }
 
@@ -168,8 +237,17 @@ impl Layout {
         })
     }
 
-    pub fn signed_in(session: &TypedSession, user: &User, nav: &Navigation) -> AppResult<Self> {
+    /// `path` is the page's (no query): it marks the current link and section.
+    pub fn signed_in(
+        session: &TypedSession,
+        user: &User,
+        nav: &Navigation,
+        path: &str,
+    ) -> AppResult<Self> {
         Ok(Self {
+            sections: sections(nav, path),
+            org_settings_href: nav.org_settings_href.clone(),
+            path: path.to_string(),
             user: Some(NavUser {
                 name: user.full_name(),
                 email: user.email.clone(),
@@ -180,5 +258,107 @@ impl Layout {
             admin_href: nav.admin_href.clone(),
             ..Self::anonymous(session)?
         })
+    }
+}
+
+/// The sections of the workspace whose page this is (`/workspaces/{id}/...`, or the home page
+/// of the current workspace), as far as the person's membership reaches: every member has
+/// conversations, patients, templates and the Users page; settings and history are for
+/// approved colleagues.
+fn sections(nav: &Navigation, path: &str) -> Option<Sections> {
+    let item = match path.strip_prefix("/workspaces/") {
+        Some(rest) => {
+            let id = rest.split('/').next()?;
+            nav.items.iter().find(|i| i.id == id && i.role.is_some())?
+        }
+        None if path == "/" => nav.items.iter().find(|i| i.current && i.role.is_some())?,
+        None => return None,
+    };
+    let base = format!("/workspaces/{}", item.id);
+    let mut links = vec![
+        ("Conversations", format!("{base}/conversations"), true),
+        ("Patients", format!("{base}/patients"), true),
+        ("Templates", format!("{base}/templates"), true),
+        ("Users", format!("{base}/settings/users"), true),
+        ("Settings", format!("{base}/settings"), item.colleague),
+        ("History", format!("{base}/history"), item.colleague),
+    ];
+    links.retain(|(_, _, shown)| *shown);
+    // The longest matching prefix wins: /settings/users is Users, not Settings.
+    let current = links
+        .iter()
+        .filter(|(_, href, _)| {
+            path == href
+                || path.starts_with(&format!("{href}/"))
+                || path.starts_with(&format!("{href}."))
+        })
+        .map(|(_, href, _)| href.len())
+        .max();
+    let links = links
+        .into_iter()
+        .map(|(label, href, _)| SectionLink {
+            label,
+            current: Some(href.len()) == current,
+            href,
+        })
+        .collect();
+    Some(Sections {
+        workspace: item.name.clone(),
+        links,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nav(colleague: bool) -> Navigation {
+        Navigation {
+            items: vec![SwitcherItem {
+                id: "w1".into(),
+                name: "Ward 2".into(),
+                status: Some("Approved"),
+                role: Some("Member"),
+                pending: false,
+                colleague,
+                current: true,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn current(s: &Sections) -> Vec<&str> {
+        s.links
+            .iter()
+            .filter(|l| l.current)
+            .map(|l| l.label)
+            .collect()
+    }
+
+    #[test]
+    fn the_users_page_is_the_users_section_not_settings() {
+        let s = sections(&nav(true), "/workspaces/w1/settings/users").unwrap();
+        assert_eq!(current(&s), ["Users"]);
+        let s = sections(&nav(true), "/workspaces/w1/settings").unwrap();
+        assert_eq!(current(&s), ["Settings"]);
+        let s = sections(&nav(true), "/workspaces/w1/conversations/c9").unwrap();
+        assert_eq!(current(&s), ["Conversations"]);
+    }
+
+    #[test]
+    fn guests_and_pending_members_see_no_settings_or_history() {
+        let s = sections(&nav(false), "/workspaces/w1/patients").unwrap();
+        let labels: Vec<_> = s.links.iter().map(|l| l.label).collect();
+        assert_eq!(labels, ["Conversations", "Patients", "Templates", "Users"]);
+    }
+
+    #[test]
+    fn another_persons_workspace_or_my_workspace_has_no_sections() {
+        assert!(sections(&nav(true), "/workspaces/w2/settings/users").is_none());
+        assert!(sections(&nav(true), "/organisations").is_none());
+        let mut personal = nav(true);
+        personal.items[0].current = false;
+        assert!(sections(&personal, "/").is_none());
+        assert!(sections(&nav(true), "/").is_some());
     }
 }

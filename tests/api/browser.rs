@@ -304,7 +304,7 @@ async fn ask_to_join_the_admin_approves_and_the_requester_switches(script: Scrip
         assert_eq!(dave.heading().await, "Hello, Dave");
         let switcher = dave.text_of("aside.app-switcher").await;
         assert!(switcher.contains("Ward 2 Nurses"), "{switcher}");
-        assert!(switcher.contains("Approved"), "{switcher}");
+        assert!(switcher.contains("Member"), "{switcher}");
         dave.press_in(SWITCHER, "Ward 2 Nurses").await;
         assert_eq!(dave.heading().await, "Ward 2 Nurses");
         dave.sees("Approved").await;

@@ -54,6 +54,8 @@ pub struct Administration {
     pub import_users: bool,
     pub manage_roles: bool,
     pub view_audit: bool,
+    /// With manage users, it opens the organisation's settings.
+    pub manage_workspaces: bool,
 }
 
 pub struct Frame {
@@ -93,13 +95,14 @@ SELECT u.*,
       AND i.superseded_at IS NULL AND i.expires_at > now()) AS invitations,
   (SELECT json_build_object('organisation_id', o.id,
                             'manage_users', bool_or(r.manage_users), 'import_users', bool_or(r.import_users),
-                            'manage_roles', bool_or(r.manage_roles), 'view_audit', bool_or(r.view_audit))::text
+                            'manage_roles', bool_or(r.manage_roles), 'view_audit', bool_or(r.view_audit),
+                            'manage_workspaces', bool_or(r.manage_workspaces))::text
      FROM organisations o
      JOIN organisation_members om ON om.organisation_id = o.id AND om.user_id = u.id
      JOIN role_assignments ra ON ra.organisation_id = o.id AND ra.user_id = u.id
                              AND ra.scope_workspace_id IS NULL
      JOIN roles r ON r.id = ra.role_id
-    WHERE r.manage_users OR r.import_users OR r.manage_roles OR r.view_audit
+    WHERE r.manage_users OR r.import_users OR r.manage_roles OR r.view_audit OR r.manage_workspaces
     GROUP BY o.id, o.name ORDER BY o.name, o.id LIMIT 1) AS administration
 FROM users u WHERE u.id = $1
 "#;

@@ -83,7 +83,7 @@ pub async fn enrol(pending: PendingUser, form: web::Form<EnrolForm>) -> AppResul
     let next = session.complete_sign_in(pending.user.id)?;
     crate::web::render(&RecoveryCodesPage {
         // Signed in by this very response: the header names them; no switcher is loaded.
-        layout: Layout::signed_in(session, &pending.user, &Default::default())?,
+        layout: Layout::signed_in(session, &pending.user, &Default::default(), "")?,
         codes,
         continue_to: after_sign_in(next),
     })
