@@ -1,4 +1,5 @@
-//! Tokens carried by links: 256-bit random, shown once, stored only as a SHA-256 hash.
+//! Tokens carried by links: 256-bit random (or, for the shareable link, derived under the
+//! server's key), stored only as a SHA-256 hash.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -44,6 +45,17 @@ impl Token {
     pub fn hash(&self) -> String {
         sha256_hex(&self.plain)
     }
+
+    /// A token that can be made again, by whoever holds `key`, from `message` alone:
+    /// HMAC-SHA256, so that without the key it is as unguessable as a random one.
+    pub fn derived(key: &[u8], message: &[u8]) -> Self {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+        mac.update(message);
+        Self {
+            plain: URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()),
+        }
+    }
 }
 
 pub fn sha256_hex(value: &str) -> String {
@@ -60,5 +72,14 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(token.plain()).unwrap().len(), 32);
         assert_eq!(token.hash(), sha256_hex(token.plain()));
         assert_ne!(Token::generate().plain(), token.plain());
+    }
+
+    #[test]
+    fn derived_tokens_depend_on_the_key_and_the_message() {
+        let a = Token::derived(b"key one", b"link 1");
+        assert_eq!(URL_SAFE_NO_PAD.decode(a.plain()).unwrap().len(), 32);
+        assert_eq!(a.plain(), Token::derived(b"key one", b"link 1").plain());
+        assert_ne!(a.plain(), Token::derived(b"key two", b"link 1").plain());
+        assert_ne!(a.plain(), Token::derived(b"key one", b"link 2").plain());
     }
 }

@@ -28,12 +28,17 @@ pub fn make(
     id: WorkspaceId,
     settings: &LinkSettings,
     change: LinkChange,
+    key: &[u8],
 ) -> AppResult<Token> {
     let user = actor.user()?;
     let workspace = workspaces::lock(conn, id)?;
     permissions::manage_members(conn, user, id)?;
-    let token = Token::generate();
-    join_links::replace(conn, id, &token.hash(), settings, user.id)?;
+    // The link's generation: PostgreSQL keeps microseconds, so the time is cut to them here and
+    // the token can be derived again from the stored row.
+    let now = chrono::Utc::now();
+    let generation = chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now);
+    let token = generation_token(key, id, generation);
+    join_links::replace(conn, id, &token.hash(), settings, user.id, generation)?;
     let (action, verb) = match change {
         LinkChange::Enable => (AuditAction::JoinLinkEnabled, "turned on"),
         LinkChange::Regenerate => (AuditAction::JoinLinkRegenerated, "regenerated"),
@@ -51,6 +56,28 @@ pub fn make(
             )),
     )?;
     Ok(token)
+}
+
+/// The link's token: HMAC-SHA256 under the server's key of the workspace and the link's
+/// generation (when it was made; a new link is a new generation). Nothing but its hash is
+/// stored, yet the workspace's admins can be shown the link for as long as it lives.
+pub fn link_token(key: &[u8], link: &JoinLink) -> Token {
+    generation_token(key, link.workspace_id, link.created_at)
+}
+
+fn generation_token(
+    key: &[u8],
+    id: WorkspaceId,
+    generation: chrono::DateTime<chrono::Utc>,
+) -> Token {
+    Token::derived(
+        key,
+        format!(
+            "staffroom join link\n{id}\n{}",
+            generation.timestamp_micros()
+        )
+        .as_bytes(),
+    )
 }
 
 /// "approved at once, until 31 March 2027, at most 20 uses", for the audit.

@@ -255,7 +255,7 @@ pub fn remove(
 }
 
 /// "Trust administrator for the whole organisation".
-fn describe(
+pub fn describe(
     conn: &mut PgConnection,
     org: OrganisationId,
     assignment: &RoleAssignment,

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod assets;
 pub mod auth;
+pub mod confirm;
 pub mod context;
 pub mod conversations;
 pub mod dev_mailbox;
@@ -33,7 +34,8 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(invitations::config)
         .configure(admin::config)
         .configure(conversations::config)
-        .configure(dev_mailbox::config);
+        .configure(dev_mailbox::config)
+        .configure(confirm::config);
 }
 
 /// Renders a page with 200 OK.

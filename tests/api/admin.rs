@@ -985,7 +985,7 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
         .contains("Tara Adeyemi created the account for Kim Lee"));
     assert!(all.body.contains("127.0.0.1"));
     assert!(
-        all.body.contains("Password accepted</td>"),
+        all.body.contains("Password accepted</span></td>"),
         "members' sign-ins are listed, in words"
     );
     assert!(

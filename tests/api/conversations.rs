@@ -152,7 +152,9 @@ async fn patients_are_added_with_a_valid_nhs_number_and_bad_values_are_refused_b
     for kept in [
         "value=\"943 476 5918\"",
         "value=\"Sam\"",
-        "value=\"1990-01-02\"",
+        // The date of birth, in the date input's day, month and year boxes.
+        "name=\"date_of_birth-day\" type=\"text\" inputmode=\"numeric\" value=\"2\"",
+        "name=\"date_of_birth-year\" type=\"text\" inputmode=\"numeric\" value=\"1990\"",
         "value=\"020 7946 0000\"",
         "value=\"sam@\"",
     ] {

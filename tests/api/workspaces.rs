@@ -88,7 +88,7 @@ async fn a_clinician_asks_to_join_the_admin_approves_and_the_clinician_switches_
     assert_eq!(discover.status, 200);
     assert!(discover
         .body
-        .contains("<td class=\"nhsuk-table__cell\">Maternity - Ward 2</td>"));
+        .contains("<span>Maternity - Ward 2</span></td>"));
     assert!(discover.body.contains("Obstetrics"));
     assert!(discover
         .body
@@ -493,7 +493,7 @@ async fn the_last_admin_cannot_leave_while_others_remain_and_the_last_member_lea
         .get(&format!("/organisations/{org}/workspaces"))
         .await
         .body
-        .contains("<td class=\"nhsuk-table__cell\">Maternity - Ward 2</td>"));
+        .contains("<span>Maternity - Ward 2</span></td>"));
     assert_eq!(dave.browser.get(&users_page(&ws)).await.status, 404);
 }
 

@@ -1,6 +1,7 @@
 //! The `workspace_join_links` table: each workspace's shareable link (at most one), with its
-//! optional expiry and maximum number of uses. Only the SHA-256 of the token is stored, so the
-//! link itself is shown once, when it is made.
+//! optional expiry and maximum number of uses. Only the SHA-256 of the token is stored; the
+//! token is derived from the workspace and `created_at` under the server's key
+//! (`services::join_links::link_token`), so its admins can be shown it again.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -78,6 +79,7 @@ pub fn replace(
     token_hash: &str,
     settings: &LinkSettings,
     by: UserId,
+    created_at: DateTime<Utc>,
 ) -> QueryResult<JoinLink> {
     let values = (
         workspace_join_links::token_hash.eq(token_hash),
@@ -86,7 +88,7 @@ pub fn replace(
         workspace_join_links::max_uses.eq(settings.max_uses),
         workspace_join_links::uses.eq(0),
         workspace_join_links::created_by.eq(by),
-        workspace_join_links::created_at.eq(diesel::dsl::now),
+        workspace_join_links::created_at.eq(created_at),
         workspace_join_links::disabled_at.eq(None::<DateTime<Utc>>),
     );
     diesel::insert_into(workspace_join_links::table)

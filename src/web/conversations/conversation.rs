@@ -36,7 +36,6 @@ struct ConversationPage {
     layout: Layout,
     errors: FormErrors,
     workspace: Workspace,
-    tab: &'static str,
     conversation: Conversation,
     patient: Patient,
     messages: Vec<Shown>,
@@ -142,7 +141,6 @@ async fn render_page(
             signature: found.signature,
             shares: found.access.shares(),
             workspace: found.access.access.workspace,
-            tab: "conversations",
             form: MessageForm {
                 patient_id: found.patient.id.to_string(),
                 channel: last_channel.code().to_string(),

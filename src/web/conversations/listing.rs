@@ -57,7 +57,6 @@ pub struct Colleague {
 struct ListPage {
     layout: Layout,
     workspace: Workspace,
-    tab: &'static str,
     shares: bool,
     pending: bool,
     guest: bool,
@@ -200,7 +199,6 @@ pub async fn conversations_page(
         guest: access.access.is_approved() && !access.shares(),
         may_invite: permissions::may_invite(&access.access),
         workspace: access.access.workspace.clone(),
-        tab: "conversations",
         assigned: query.assigned.clone(),
         status: status.map_or_else(String::new, |s| s.code().to_string()),
         filter_label,

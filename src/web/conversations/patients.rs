@@ -31,8 +31,14 @@ pub struct PatientForm {
     pub nhs_number: String,
     pub first_name: String,
     pub surname: String,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD (the contract's field), or the date input's three boxes below.
     pub date_of_birth: String,
+    #[serde(rename = "date_of_birth-day")]
+    pub date_of_birth_day: String,
+    #[serde(rename = "date_of_birth-month")]
+    pub date_of_birth_month: String,
+    #[serde(rename = "date_of_birth-year")]
+    pub date_of_birth_year: String,
     pub mobile: String,
     pub email: String,
     /// "on" for the user's personal list.
@@ -46,6 +52,9 @@ impl PatientForm {
             first_name: p.first_name.clone(),
             surname: p.surname.clone(),
             date_of_birth: p.date_of_birth.format("%Y-%m-%d").to_string(),
+            date_of_birth_day: String::new(),
+            date_of_birth_month: String::new(),
+            date_of_birth_year: String::new(),
             mobile: p.mobile_national().unwrap_or_default(),
             email: p.email.clone().unwrap_or_default(),
             personal: if p.is_personal() {
@@ -58,6 +67,16 @@ impl PatientForm {
 
     pub fn is_personal(&self) -> bool {
         self.personal == "on"
+    }
+
+    /// The date input's boxes as typed, or the date split up.
+    pub fn date_of_birth_parts(&self) -> (String, String, String) {
+        crate::web::forms::date_parts(
+            &self.date_of_birth,
+            &self.date_of_birth_day,
+            &self.date_of_birth_month,
+            &self.date_of_birth_year,
+        )
     }
 }
 
@@ -73,9 +92,8 @@ fn date_of_birth(raw: &str) -> Result<NaiveDate, DomainError> {
     if raw.is_empty() {
         return Err(DomainError::new("Enter the patient's date of birth"));
     }
-    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
-        DomainError::new("Enter the date of birth as year-month-day, like 1984-03-31")
-    })?;
+    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| DomainError::new("Enter a real date of birth, like 31 3 1984"))?;
     if day > Utc::now().date_naive() {
         return Err(DomainError::new(
             "The date of birth must be today or in the past",
@@ -94,7 +112,13 @@ impl PatientForm {
         let nhs_number = errors.check("nhs_number", NhsNumber::parse(&form.nhs_number));
         let first_name = errors.check("first_name", patient_name(&form.first_name, "first name"));
         let surname = errors.check("surname", patient_name(&form.surname, "surname"));
-        let date_of_birth = errors.check("date_of_birth", date_of_birth(&form.date_of_birth));
+        let typed = crate::web::forms::date_field(
+            &form.date_of_birth,
+            &form.date_of_birth_day,
+            &form.date_of_birth_month,
+            &form.date_of_birth_year,
+        );
+        let date_of_birth = errors.check("date_of_birth", date_of_birth(&typed));
         let mobile = if form.mobile.trim().is_empty() {
             Some(None)
         } else {
@@ -163,7 +187,6 @@ struct PatientsPage {
     layout: Layout,
     errors: FormErrors,
     workspace: Workspace,
-    tab: &'static str,
     shares: bool,
     shared: Vec<PatientRow>,
     personal: Vec<PatientRow>,
@@ -196,7 +219,6 @@ async fn render_page(
             errors,
             shares: access.shares(),
             workspace: access.access.workspace,
-            tab: "patients",
             shared: shared.iter().map(PatientRow::from).collect(),
             personal: personal.iter().map(PatientRow::from).collect(),
             form,
@@ -251,7 +273,6 @@ struct PatientFormPage {
     layout: Layout,
     errors: FormErrors,
     workspace: Workspace,
-    tab: &'static str,
     patient_id: String,
     personal: bool,
     form: PatientForm,
@@ -277,7 +298,6 @@ async fn render_patient_form(
             layout: page.layout,
             errors,
             workspace: access.access.workspace,
-            tab: "patients",
             patient_id: patient.to_string(),
             personal: matches!(list, List::Personal(_)),
             form: form.unwrap_or_else(|| PatientForm::from_patient(&record)),

@@ -22,7 +22,8 @@ pub struct InvitationRow {
     /// The NHS tag colour for the status.
     pub tag: &'static str,
     pub sent_on: String,
-    pub expires_on: String,
+    /// Only while the invitation is live: an accepted or rescinded one expires no more.
+    pub expires_on: Option<String>,
     pub delivery: &'static str,
     /// Resend and Rescind: for an open invitation, to its inviter and the workspace's managers.
     pub may_act: bool,
@@ -55,8 +56,9 @@ pub fn rows(
                         Status::Declined | Status::Expired => "nhsuk-tag--grey",
                         Status::Rescinded => "nhsuk-tag--red",
                     },
-                    sent_on: i.sent_at.format("%-d %B %Y").to_string(),
-                    expires_on: i.expires_at.format("%-d %B %Y").to_string(),
+                    sent_on: i.sent_at.format("%-d %b %Y").to_string(),
+                    expires_on: (status == Status::NotJoined)
+                        .then(|| i.expires_at.format("%-d %b %Y").to_string()),
                     delivery: listed
                         .delivery
                         .as_ref()

@@ -29,8 +29,15 @@ use crate::web::workspaces::settings::settings_page_after_link_form;
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct LinkForm {
-    /// Optional, YYYY-MM-DD: the link works until the end of that day.
+    /// Optional, YYYY-MM-DD: the link works until the end of that day (or the date input's
+    /// three boxes below).
     pub expires_on: String,
+    #[serde(rename = "expires_on-day")]
+    pub expires_on_day: String,
+    #[serde(rename = "expires_on-month")]
+    pub expires_on_month: String,
+    #[serde(rename = "expires_on-year")]
+    pub expires_on_year: String,
     /// Optional: how many people may join through it.
     pub max_uses: String,
     /// "yes": people who join are approved at once.
@@ -38,8 +45,28 @@ pub struct LinkForm {
 }
 
 impl LinkForm {
+    /// The expiry date as one ISO field, whichever way it came.
+    pub fn expires_on(&self) -> String {
+        crate::web::forms::date_field(
+            &self.expires_on,
+            &self.expires_on_day,
+            &self.expires_on_month,
+            &self.expires_on_year,
+        )
+    }
+
+    /// The date input's boxes as typed, or the date split up.
+    pub fn expires_on_parts(&self) -> (String, String, String) {
+        crate::web::forms::date_parts(
+            &self.expires_on,
+            &self.expires_on_day,
+            &self.expires_on_month,
+            &self.expires_on_year,
+        )
+    }
+
     fn parse(&self, errors: &mut FormErrors) -> Option<LinkSettings> {
-        let expires_at = match self.expires_on.trim() {
+        let expires_at = match self.expires_on().as_str() {
             "" => None,
             raw => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
                 Ok(day) if day >= Utc::now().date_naive() => day
@@ -50,10 +77,7 @@ impl LinkForm {
                     None
                 }
                 Err(_) => {
-                    errors.add(
-                        "expires_on",
-                        "Enter the expiry date as year-month-day, like 2027-03-31",
-                    );
+                    errors.add("expires_on", "Enter a real expiry date, like 31 3 2027");
                     None
                 }
             },
@@ -115,29 +139,23 @@ async fn make_link(
 ) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     let Some(settings) = form.parse(&mut errors) else {
-        return settings_page_after_link_form(&signed, id, errors, form, None).await;
+        return settings_page_after_link_form(&signed, id, errors, form).await;
     };
     let ip = signed.ip.clone();
-    let token = signed
+    let key = signed.state.cookie_key.master().to_vec();
+    signed
         .change(move |conn, user| {
-            join_links_service::make(conn, &Actor::person(user, &ip), id, &settings, change)
+            join_links_service::make(conn, &Actor::person(user, &ip), id, &settings, change, &key)
         })
         .await?;
-    // Shown in this response only (no redirect): the plain token is never stored, not even in
-    // the session, so reloading the page does not show it again.
-    let link = format!("{}/join/{}", signed.base_url(), token.plain());
-    signed.session.set_flash(match change {
-        LinkChange::Enable => "Shareable link turned on. Copy it now: for security it is shown only once.",
-        LinkChange::Regenerate => "New shareable link made; the old one no longer works. Copy it now: for security it is shown only once.",
-    })?;
-    settings_page_after_link_form(
-        &signed,
-        id,
-        FormErrors::default(),
-        LinkForm::default(),
-        Some(link),
+    // Post/Redirect/Get: the settings page derives the link again (only its hash is stored).
+    signed.done(
+        match change {
+            LinkChange::Enable => "Shareable link turned on. Share it with your team.",
+            LinkChange::Regenerate => "New shareable link made. The old one no longer works.",
+        },
+        &format!("/workspaces/{id}/settings#share-link"),
     )
-    .await
 }
 
 pub async fn disable(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
@@ -160,11 +178,18 @@ pub struct LinkView {
     pub expires_on: Option<String>,
     pub max_uses: Option<i32>,
     pub uses: i32,
-    /// The link itself, only right after it was made.
-    pub new_link: Option<String>,
+    /// The link itself, while it works (its admins see it for as long as it lives).
+    pub url: Option<String>,
 }
 
-pub fn view(link: Option<&JoinLink>, new_link: Option<String>) -> LinkView {
+/// The link as its admins see it; `key` is the server's, from which its token is derived.
+pub fn view(link: Option<&JoinLink>, key: &[u8], base_url: &str) -> LinkView {
+    let url = link.filter(|l| l.dead().is_none()).map(|l| {
+        format!(
+            "{base_url}/join/{}",
+            join_links_service::link_token(key, l).plain()
+        )
+    });
     LinkView {
         on: link.is_some_and(|l| l.disabled_at.is_none()),
         dead_reason: link.and_then(JoinLink::dead).map(|dead| match dead {
@@ -180,7 +205,7 @@ pub fn view(link: Option<&JoinLink>, new_link: Option<String>) -> LinkView {
         }),
         max_uses: link.and_then(|l| l.max_uses),
         uses: link.map_or(0, |l| l.uses),
-        new_link,
+        url,
     }
 }
 

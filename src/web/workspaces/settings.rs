@@ -34,6 +34,8 @@ struct MemberRow {
     message: String,
     requested_on: String,
     is_self: bool,
+    /// A guest's end date: their membership ends then.
+    ends_on: Option<String>,
 }
 
 #[derive(Template)]
@@ -53,6 +55,10 @@ struct UsersPage {
     invitations: Vec<InvitationRow>,
     /// What the last invite form did to each address: (typed, result, sent).
     invite_results: Vec<(String, String, bool)>,
+    /// The only approved admin cannot leave (while others remain) or be made a member.
+    sole_admin: bool,
+    /// Someone besides the viewer is in the workspace.
+    others: bool,
 }
 
 #[derive(Template)]
@@ -114,7 +120,8 @@ fn load_users(
             role: m.role,
             pending: !m.is_approved(),
             message: m.request_message.clone(),
-            requested_on: m.requested_at.format("%-d %B %Y").to_string(),
+            requested_on: m.requested_at.format("%-d %b %Y").to_string(),
+            ends_on: m.ends_at.map(|at| at.format("%-d %b %Y").to_string()),
             is_self: u.id == user.id,
         })
         .collect();
@@ -132,6 +139,8 @@ async fn render_users(
         .page(move |conn, frame| load_users(conn, &frame.user, id))
         .await?;
     let (access, rows, invitations) = page.data;
+    let sole_admin = rows.iter().filter(|r| r.is_admin && !r.pending).count() == 1;
+    let others = rows.len() > 1;
     let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
     let may_invite = permissions::may_invite(&access);
     let page = UsersPage {
@@ -147,6 +156,8 @@ async fn render_users(
         may_invite,
         invitations,
         invite_results: signed.session.take_invite_results(),
+        sole_admin,
+        others,
     };
     crate::web::render_with(status, &page)
 }
@@ -199,7 +210,6 @@ struct Forms {
     errors: FormErrors,
     form: Option<SettingsForm>,
     link_form: LinkForm,
-    new_link: Option<String>,
 }
 
 async fn render_settings(
@@ -224,7 +234,13 @@ async fn render_settings(
             form: forms
                 .form
                 .unwrap_or_else(|| SettingsForm::from_workspace(&access.workspace)),
-            link: link.map(|l| share_link::view(l.as_ref(), forms.new_link)),
+            link: link.map(|l| {
+                share_link::view(
+                    l.as_ref(),
+                    signed.state.cookie_key.master(),
+                    &signed.settings().base_url,
+                )
+            }),
             link_form: forms.link_form,
             workspace: access.workspace,
             specialty,
@@ -238,7 +254,6 @@ pub async fn settings_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppRes
         errors: FormErrors::default(),
         form: None,
         link_form: LinkForm::default(),
-        new_link: None,
     };
     render_settings(&signed, id.into_inner(), forms).await
 }
@@ -250,14 +265,12 @@ pub async fn settings_page_after_link_form(
     id: WorkspaceId,
     errors: FormErrors,
     link_form: LinkForm,
-    new_link: Option<String>,
 ) -> AppResult<HttpResponse> {
     let forms = Forms {
         answering: true,
         errors,
         form: None,
         link_form,
-        new_link,
     };
     render_settings(signed, id, forms).await
 }
@@ -317,7 +330,6 @@ pub async fn update_settings(
         errors,
         form: Some(form),
         link_form: LinkForm::default(),
-        new_link: None,
     };
     render_settings(&signed, id, forms).await
 }
