@@ -31,6 +31,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    frame_versions (user_id) {
+        user_id -> Uuid,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     invitation_links (token_hash) {
         token_hash -> Text,
         invitation_id -> Uuid,
@@ -314,6 +321,7 @@ diesel::joinable!(audit_events -> organisations (organisation_id));
 diesel::joinable!(audit_events -> workspaces (workspace_id));
 diesel::joinable!(conversations -> patients (patient_id));
 diesel::joinable!(conversations -> workspaces (workspace_id));
+diesel::joinable!(frame_versions -> users (user_id));
 diesel::joinable!(invitation_links -> invitations (invitation_id));
 diesel::joinable!(invitations -> outbox (outbox_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
@@ -345,6 +353,7 @@ diesel::joinable!(workspaces -> users (created_by));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     conversations,
+    frame_versions,
     invitation_links,
     invitations,
     message_templates,

@@ -7,6 +7,10 @@
 //! A change to one of those rules changes this text too (the tests of the switcher, the
 //! prompt and the Administration link cover both).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 use serde::Deserialize;
@@ -28,17 +32,19 @@ struct Row {
     invitations: String,
     #[diesel(sql_type = Nullable<Text>)]
     administration: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    valid_until: DateTime<Utc>,
 }
 
 /// One of the user's live workspaces, with their membership.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct MyWorkspace {
     pub workspace: Workspace,
     pub membership: Membership,
 }
 
 /// An open invitation to the user's verified address.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct WaitingInvitation {
     pub id: InvitationId,
     pub workspace: String,
@@ -47,7 +53,7 @@ pub struct WaitingInvitation {
 
 /// The first organisation (by name) where the user holds a role organisation-wide, and what
 /// the roles held there allow.
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Administration {
     pub organisation_id: OrganisationId,
     pub manage_users: bool,
@@ -56,6 +62,7 @@ pub struct Administration {
     pub view_audit: bool,
 }
 
+#[derive(Clone)]
 pub struct Frame {
     pub user: User,
     /// Ordered by name.
@@ -64,6 +71,9 @@ pub struct Frame {
     pub pending: Vec<(WorkspaceId, i64)>,
     pub invitations: Vec<WaitingInvitation>,
     pub administration: Option<Administration>,
+    /// When the frame changes without a write (a membership ends, an invitation expires), or
+    /// five minutes on: a cached copy is not used after this.
+    pub valid_until: DateTime<Utc>,
 }
 
 /// Prepared once per connection as `staffroom_frame(uuid)`.
@@ -100,9 +110,83 @@ SELECT u.*,
                              AND ra.scope_workspace_id IS NULL
      JOIN roles r ON r.id = ra.role_id
     WHERE r.manage_users OR r.import_users OR r.manage_roles OR r.view_audit
-    GROUP BY o.id, o.name ORDER BY o.name, o.id LIMIT 1) AS administration
+    GROUP BY o.id, o.name ORDER BY o.name, o.id LIMIT 1) AS administration,
+  -- A membership ending or an invitation expiring changes the frame with nothing written.
+  least(now() + interval '5 minutes',
+        (SELECT min(e.ends_at) FROM workspace_members e WHERE e.user_id = u.id AND e.ends_at > now()),
+        (SELECT min(x.expires_at) FROM invitations x
+          WHERE x.email = lower(u.email) AND x.accepted_at IS NULL AND x.expires_at > now())) AS valid_until
 FROM users u WHERE u.id = $1
 "#;
+
+/// Prepared once per connection as `staffroom_session_frame_version`: the live session (see
+/// `sessions::live_session!`, whose parameters it takes), its user and the version of their
+/// frame (`frame_versions`, bumped by triggers in the transaction of every change to what a
+/// frame shows).
+const SESSION_VERSION: &str = concat!(
+    crate::db::models::sessions::live_session!(),
+    "SELECT live.state, live.user_id, coalesce(v.version, 0) AS version
+       FROM live LEFT JOIN frame_versions v ON v.user_id = live.user_id"
+);
+
+#[derive(QueryableByName)]
+pub struct SessionVersion {
+    #[diesel(sql_type = Text)]
+    pub state: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub user_id: Option<UserId>,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub version: i64,
+}
+
+/// A live session's state, its user and their frame's version, in one statement (the
+/// session's expiry moved on as `sessions::load_state` does).
+pub fn session_with_version(
+    conn: &mut PgConnection,
+    key_hash: &str,
+    idle: chrono::Duration,
+) -> QueryResult<Option<SessionVersion>> {
+    let rows: Vec<SessionVersion> = crate::db::execute_prepared(
+        conn,
+        (
+            "staffroom_session_frame_version",
+            crate::db::models::sessions::LIVE_SESSION_TYPES,
+            SESSION_VERSION,
+        ),
+        &crate::db::models::sessions::live_session_args(key_hash, idle),
+    )?;
+    Ok(rows.into_iter().next())
+}
+
+/// Frames read recently, by user, each good while its user's version is unchanged and until
+/// its `valid_until`. In memory, per server: the version read with the session says whether
+/// a copy is current, so every server shows what the database holds.
+#[derive(Default)]
+pub struct Cache {
+    frames: Mutex<HashMap<UserId, (i64, Arc<Frame>)>>,
+}
+
+impl Cache {
+    /// Enough for everyone signed in to a large trust at once; past it, the cache starts again.
+    const CAPACITY: usize = 50_000;
+
+    /// `user`'s frame at `version`, if held and not past its `valid_until`.
+    pub fn get(&self, user: UserId, version: i64) -> Option<Frame> {
+        let frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        frames
+            .get(&user)
+            .filter(|(held, frame)| *held == version && frame.valid_until > Utc::now())
+            .map(|(_, frame)| Frame::clone(frame))
+    }
+
+    pub fn put(&self, version: i64, frame: &Frame) {
+        let mut frames = self.frames.lock().unwrap_or_else(|e| e.into_inner());
+        if frames.len() >= Self::CAPACITY {
+            frames.clear();
+        }
+        frames.insert(frame.user.id, (version, Arc::new(frame.clone())));
+    }
+}
 
 /// The frame of `user`'s pages; `None` when the account is gone.
 pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>> {
@@ -111,11 +195,12 @@ pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>>
         ("staffroom_frame", "uuid", QUERY),
         &[crate::db::literal(user)],
     )?;
-    let Some(row) = rows.into_iter().next() else {
-        return Ok(None);
-    };
+    rows.into_iter().next().map(frame).transpose()
+}
+
+fn frame(row: Row) -> QueryResult<Frame> {
     let json = |e: serde_json::Error| diesel::result::Error::DeserializationError(Box::new(e));
-    Ok(Some(Frame {
+    Ok(Frame {
         user: row.user,
         workspaces: serde_json::from_str(&row.workspaces).map_err(json)?,
         pending: serde_json::from_str(&row.pending).map_err(json)?,
@@ -125,5 +210,6 @@ pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>>
             .map(|a| serde_json::from_str(&a))
             .transpose()
             .map_err(json)?,
-    }))
+        valid_until: row.valid_until,
+    })
 }
