@@ -95,3 +95,24 @@ pub fn set_password_hash(conn: &mut PgConnection, id: UserId, hash: &str) -> Que
         ))
         .execute(conn)
 }
+
+/// Gives an account nobody has confirmed new names and a new password (a newer sign-up for its
+/// address); a confirmed account is left alone (`NotFound`).
+pub fn replace_unconfirmed(
+    conn: &mut PgConnection,
+    id: UserId,
+    first_name: &str,
+    surname: &str,
+    hash: &str,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .filter(users::email_verified_at.is_null())
+        .set((
+            users::first_name.eq(first_name),
+            users::surname.eq(surname),
+            users::password_hash.eq(hash),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+}
