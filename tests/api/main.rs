@@ -19,4 +19,5 @@ mod request_path;
 mod schema;
 mod security;
 mod sign_in;
+mod trust_control;
 mod workspaces;
