@@ -118,10 +118,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_invitations (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        email -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Uuid>,
+        grade -> Nullable<Text>,
+        roster_profile_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     organisation_members (organisation_id, user_id) {
         organisation_id -> Uuid,
         user_id -> Uuid,
         joined_at -> Timestamptz,
+        suspended_at -> Nullable<Timestamptz>,
+        suspended_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    organisation_removals (organisation_id, user_id) {
+        organisation_id -> Uuid,
+        user_id -> Uuid,
+        removed_at -> Timestamptz,
+        removed_by -> Nullable<Uuid>,
     }
 }
 
@@ -332,8 +360,10 @@ diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(messages -> workspaces (workspace_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(organisation_domains -> organisations (organisation_id));
+diesel::joinable!(organisation_invitations -> organisations (organisation_id));
+diesel::joinable!(organisation_invitations -> roster_profiles (roster_profile_id));
 diesel::joinable!(organisation_members -> organisations (organisation_id));
-diesel::joinable!(organisation_members -> users (user_id));
+diesel::joinable!(organisation_removals -> organisations (organisation_id));
 diesel::joinable!(patients -> workspaces (workspace_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(role_assignments -> organisations (organisation_id));
@@ -360,7 +390,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     one_time_tokens,
     organisation_domains,
+    organisation_invitations,
     organisation_members,
+    organisation_removals,
     organisations,
     outbox,
     patients,

@@ -516,6 +516,16 @@ fn refusal(
     workspace: &Workspace,
     user: &User,
 ) -> AppResult<Option<String>> {
+    // An invitation from a colleague never lifts the organisation's own decision.
+    if organisations::standing(conn, workspace.organisation_id, user.id)?
+        == organisations::Standing::Suspended
+    {
+        let organisation = organisations::find(conn, workspace.organisation_id)?;
+        return Ok(Some(format!(
+            "{}'s administrators have suspended your access, and only they can lift it",
+            organisation.name
+        )));
+    }
     if invitation.role == WorkspaceRole::Guest {
         if !workspace.guests_allowed {
             return Ok(Some("the workspace no longer takes guests".into()));

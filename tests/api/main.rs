@@ -20,4 +20,5 @@ mod schema;
 mod security;
 mod sign_in;
 mod signed_out_mail;
+mod trust_control;
 mod workspaces;

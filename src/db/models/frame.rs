@@ -5,7 +5,8 @@
 //! These are the rules of `workspace_members::of_user`, `pending_for_admin`,
 //! `invitations::open_for_email_with_inviter` and the Administration link, written as subqueries of one SELECT so that a page costs one round trip before its own queries.
 //! A change to one of those rules changes this text too (the tests of the switcher, the
-//! prompt and the Administration link cover both).
+//! prompt and the Administration link cover both). Nothing of an organisation that suspended
+//! the user appears (tests/api/trust_control.rs).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -83,7 +84,9 @@ SELECT u.*,
                             ORDER BY w.name), '[]')::text
      FROM workspace_members m JOIN workspaces w ON w.id = m.workspace_id
     WHERE m.user_id = u.id AND w.archived_at IS NULL
-      AND (m.ends_at IS NULL OR m.ends_at > now())) AS workspaces,
+      AND (m.ends_at IS NULL OR m.ends_at > now())
+      AND NOT EXISTS (SELECT 1 FROM organisation_members s WHERE s.organisation_id = w.organisation_id
+                         AND s.user_id = u.id AND s.suspended_at IS NOT NULL)) AS workspaces,
   (SELECT coalesce(json_agg(json_build_array(p.workspace_id, p.waiting) ORDER BY p.workspace_id), '[]')::text
      FROM (SELECT q.workspace_id, count(*) AS waiting
              FROM workspace_members q
@@ -91,6 +94,8 @@ SELECT u.*,
                                      AND a.status = 'approved' AND a.role = 'admin'
              JOIN workspaces aw ON aw.id = q.workspace_id AND aw.archived_at IS NULL
             WHERE q.status = 'pending'
+              AND NOT EXISTS (SELECT 1 FROM organisation_members s WHERE s.organisation_id = aw.organisation_id
+                                 AND s.user_id = u.id AND s.suspended_at IS NOT NULL)
             GROUP BY q.workspace_id) p) AS pending,
   (SELECT coalesce(json_agg(json_build_object('id', i.id, 'workspace', iw.name,
                                               'inviter', nullif(concat_ws(' ', iu.first_name, iu.surname), ''))
@@ -100,12 +105,15 @@ SELECT u.*,
      LEFT JOIN users iu ON iu.id = i.invited_by
     WHERE u.email_verified_at IS NOT NULL AND i.email = lower(u.email)
       AND i.accepted_at IS NULL AND i.declined_at IS NULL AND i.rescinded_at IS NULL
-      AND i.superseded_at IS NULL AND i.expires_at > now()) AS invitations,
+      AND i.superseded_at IS NULL AND i.expires_at > now()
+      AND NOT EXISTS (SELECT 1 FROM organisation_members s WHERE s.organisation_id = iw.organisation_id
+                         AND s.user_id = u.id AND s.suspended_at IS NOT NULL)) AS invitations,
   (SELECT json_build_object('organisation_id', o.id,
                             'manage_users', bool_or(r.manage_users), 'import_users', bool_or(r.import_users),
                             'manage_roles', bool_or(r.manage_roles), 'view_audit', bool_or(r.view_audit))::text
      FROM organisations o
      JOIN organisation_members om ON om.organisation_id = o.id AND om.user_id = u.id
+                                 AND om.suspended_at IS NULL
      JOIN role_assignments ra ON ra.organisation_id = o.id AND ra.user_id = u.id
                              AND ra.scope_workspace_id IS NULL
      JOIN roles r ON r.id = ra.role_id

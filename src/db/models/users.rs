@@ -56,6 +56,16 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser) -> QueryResult<User> {
         .get_result(conn)
 }
 
+/// Locks the account's row: changes to one account (its invitations, its deactivation) take
+/// turns.
+pub fn lock(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+}
+
 pub fn find(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
     users::table.find(id).select(User::as_select()).first(conn)
 }
