@@ -14,7 +14,8 @@
 //! administrator in over HTTP (password, then a code from the stored secret), and loads each
 //! target with `wrk` (32 connections) in alternating rounds, the bare page in every round.
 //! Settings: BENCH_ROUNDS (3), BENCH_SECONDS (10), BENCH_CONNECTIONS (32), BENCH_POOL (10, the
-//! pool size `serve` uses, shared by the app and the bare page). Request log lines are
+//! pool size `serve` uses, shared by the app and the bare page), BENCH_ONLY (a word of one
+//! target's label: that target alone beside the bare page). Request log lines are
 //! off (RUST_LOG=warn) unless RUST_LOG says otherwise.
 
 use std::process::Command;
@@ -98,6 +99,14 @@ fn main() -> anyhow::Result<()> {
             ),
             Target::new("anonymous /login", format!("{base_url}/login"), None),
         ];
+        // BENCH_ONLY=home (a word of a label) loads that target alone beside the bare page.
+        let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+        let targets: Vec<Target> = targets
+            .into_iter()
+            .enumerate()
+            .filter(|(i, t)| *i == 0 || t.label.contains(only.as_str()))
+            .map(|(_, t)| t)
+            .collect();
         for target in &targets {
             target.check(&seeded).await?;
         }

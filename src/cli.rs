@@ -1,5 +1,6 @@
-//! The command line: `serve` (default), `migrate`, `org create`, `user create`. Commands that
-//! print an id print it alone on stdout; everything else goes to stderr.
+//! The command line: `serve` (default), `migrate`, `org create`, `user create`, `user
+//! deactivate` and `user reactivate` (the operator's switch for a whole account), `import-users`.
+//! Commands that print an id print it alone on stdout; everything else goes to stderr.
 
 use crate::domain::AuditAction;
 use anyhow::{bail, Context};
@@ -82,6 +83,17 @@ pub enum UserCommand {
         /// Without it, a 24-hour email to choose a password is queued.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// The operator's switch: deactivate an account, whatever organisations it belongs to,
+    /// ending every session at once.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Reactivate a deactivated account.
+    Reactivate {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -193,6 +205,18 @@ pub fn create_user(pool: &PgPool, base_url: &str, account: NewAccount) -> anyhow
             );
             Ok(user.id)
         }
+        Decision::Refused(reason) => bail!(reason),
+    }
+}
+
+/// `user deactivate` / `user reactivate`: what happened, in a sentence.
+pub fn switch_account(pool: &PgPool, email: &str, active: bool) -> anyhow::Result<String> {
+    let email = EmailAddress::parse(email).map_err(|e| anyhow::anyhow!(e.0))?;
+    let conn = &mut *pool.get()?;
+    let decision = services::decide_on(conn, |conn| accounts::switch_account(conn, &email, active))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match decision {
+        Decision::Done(message) => Ok(message),
         Decision::Refused(reason) => bail!(reason),
     }
 }

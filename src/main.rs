@@ -68,6 +68,12 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!("{id}");
             Ok(())
         }
+        Command::User {
+            command: UserCommand::Deactivate { email },
+        } => switch_account(&settings, &email, false),
+        Command::User {
+            command: UserCommand::Reactivate { email },
+        } => switch_account(&settings, &email, true),
         Command::ImportUsers { org, file } => {
             let database = Database::open(&settings)?;
             database.migrate()?;
@@ -85,6 +91,14 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn switch_account(settings: &Settings, email: &str, active: bool) -> anyhow::Result<()> {
+    let database = Database::open(settings)?;
+    database.migrate()?;
+    let message = cli::switch_account(&database.pool(2), email, active)?;
+    eprintln!("{message}");
+    Ok(())
 }
 
 fn serve(settings: Settings) -> anyhow::Result<()> {

@@ -43,10 +43,13 @@ impl Application {
             cookie_key: key.clone(),
         });
         let secure = settings.is_https();
+        // One store, so that the workers share its frames.
+        let store = PgSessionStore::new(pool.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::auth::csrf::require_token))
-                .wrap(session_middleware(pool.clone(), key.clone(), secure))
+                .wrap(session_middleware(store.clone(), key.clone(), secure))
+                .wrap(from_fn(crate::web::context::hold_connection))
                 .wrap(from_fn(crate::web::security_headers::add))
                 .wrap(from_fn(crate::telemetry::log_request))
                 .app_data(state.clone())
@@ -98,8 +101,12 @@ impl Application {
     }
 }
 
-fn session_middleware(pool: PgPool, key: Key, secure: bool) -> SessionMiddleware<PgSessionStore> {
-    SessionMiddleware::builder(PgSessionStore::new(pool), key)
+fn session_middleware(
+    store: PgSessionStore,
+    key: Key,
+    secure: bool,
+) -> SessionMiddleware<PgSessionStore> {
+    SessionMiddleware::builder(store, key)
         // `__Host-` requires Secure, Path=/ and no Domain: only possible under https.
         .cookie_name(if secure {
             "__Host-staffroom".into()

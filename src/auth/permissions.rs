@@ -5,7 +5,7 @@
 use crate::domain::{InvitePolicy, WorkspaceRole};
 use diesel::PgConnection;
 
-use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::organisations::{self, Organisation, Standing};
 use crate::db::models::roles;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members::{self, Membership};
@@ -118,14 +118,17 @@ pub fn view_audit(
     hold_organisation_wide(conn, user, org, |r| r.view_audit)
 }
 
-/// An organisation the user may join: its allowed domains admit their address.
+/// An organisation the user may join by themselves: its allowed domains admit their address,
+/// and it has not suspended or removed them (those come back only through its administrators).
 pub fn joinable_organisation(
     conn: &mut PgConnection,
     user: &User,
     org: OrganisationId,
 ) -> AppResult<Organisation> {
     let email = EmailAddress::parse(&user.email).map_err(|_| AppError::NotFound)?;
-    if !organisations::admitting(conn, &email)?.contains(&org) {
+    if !organisations::admitting(conn, &email)?.contains(&org)
+        || organisations::standing(conn, org, user.id)?.is_barred()
+    {
         return Err(AppError::NotFound);
     }
     Ok(organisations::find(conn, org)?)
@@ -168,7 +171,8 @@ impl WorkspaceAccess {
 }
 
 /// A live workspace the user can see at all: one of their organisation's, or one they belong to
-/// (guests from outside the organisation). Anything else is 404.
+/// as a guest from outside the organisation. Anything else is 404, and so is everything of an
+/// organisation that suspended them, whatever their membership says: from the next request on.
 pub fn workspace(
     conn: &mut PgConnection,
     user: &User,
@@ -176,11 +180,16 @@ pub fn workspace(
 ) -> AppResult<WorkspaceAccess> {
     let workspace = workspaces::find_live(conn, id)?;
     let membership = workspace_members::find(conn, id, user.id)?;
-    let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?;
+    let in_organisation = match organisations::standing(conn, workspace.organisation_id, user.id)? {
+        Standing::Suspended => return Err(AppError::NotFound),
+        standing => standing == Standing::Member,
+    };
     let is_guest = membership
         .as_ref()
         .is_some_and(|m| m.role == WorkspaceRole::Guest);
-    if !in_organisation && membership.is_none() {
+    // A colleague's membership counts only while they belong to the organisation (one left
+    // behind by a removal racing a join request gives nothing).
+    if !in_organisation && !is_guest {
         return Err(AppError::NotFound);
     }
     let manages = membership.as_ref().is_some_and(Membership::is_admin)

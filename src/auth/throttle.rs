@@ -6,6 +6,11 @@
 //! are fifty attempts and only the free ones are checked. The address's counter is read and
 //! bumped after a failure instead: it is shared by everyone behind one NAT, and holding its row
 //! through a password hash would make a whole trust's sign-ins queue behind each other.
+//!
+//! What a signed-out visitor can make the server do (hash a password, send an email) is
+//! counted before it is done, in windows of an hour: per client address (`visit`, sized for a
+//! trust's NAT) and per recipient (`mail_allowed`, a few an hour). The counter is read and the
+//! use reserved in one statement, so parallel requests cannot all slip under the limit.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::PgConnection;
@@ -152,6 +157,93 @@ fn forget_or_count(conn: &mut PgConnection, key: &str) -> AppResult<()> {
 pub fn record_success(conn: &mut PgConnection, account: &str) -> AppResult<()> {
     throttles::clear(conn, account)?;
     Ok(())
+}
+
+// ---------------------------------------------------------------- what signed-out visitors cause
+
+/// The window the signed-out counts are kept for.
+const VISIT_WINDOW_SECONDS: i64 = 3600;
+/// Emails of one kind that signed-out visitors may cause to one recipient in an hour: enough
+/// for a person who asks again because the first one is slow, not for mail bombing.
+pub const MAILS_PER_RECIPIENT_PER_HOUR: i32 = 3;
+
+/// Work a signed-out visitor can cause, counted per client address (IPv6 by its /64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visit {
+    /// Creating an account: an argon2 hash and an email.
+    SignUp,
+    /// Asking for a password reset link.
+    PasswordReset,
+    /// "Ask for a new invitation" on a dead invitation link: emails the workspace's admins.
+    NewInvitation,
+}
+
+impl Visit {
+    /// Per client address and hour. A trust's NAT puts thousands of staff behind one address,
+    /// and a roll-out brings hundreds of sign-ups an hour from it; one address is still held
+    /// to a few hashes a minute, and each recipient to `MAILS_PER_RECIPIENT_PER_HOUR`.
+    pub const fn per_hour(self) -> i32 {
+        match self {
+            Visit::SignUp => 300,
+            Visit::PasswordReset => 300,
+            Visit::NewInvitation => 60,
+        }
+    }
+
+    fn key(self, address: &str) -> String {
+        let kind = match self {
+            Visit::SignUp => "sign-up",
+            Visit::PasswordReset => "reset-request",
+            Visit::NewInvitation => "invitation-request",
+        };
+        format!("{kind}:{}", network(address))
+    }
+
+    fn refusal(self) -> &'static str {
+        match self {
+            Visit::SignUp => "Too many accounts have been created from your network in the last hour. Try again later",
+            Visit::PasswordReset => "Too many password resets have been asked for from your network in the last hour. Try again later",
+            Visit::NewInvitation => "Too many new invitations have been asked for from your network in the last hour. Try again later",
+        }
+    }
+}
+
+/// The kinds of email a signed-out visitor can cause, each counted per recipient.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mail {
+    /// About an account's address: the confirmation link (after a sign-up, or a sign-in to an
+    /// unconfirmed account) or "you already have an account".
+    Account,
+    PasswordReset,
+    /// To a workspace admin: someone asks for a new invitation.
+    NewInvitationAsked,
+}
+
+impl Mail {
+    fn key(self, recipient: &str) -> String {
+        let kind = match self {
+            Mail::Account => "account",
+            Mail::PasswordReset => "reset",
+            Mail::NewInvitationAsked => "invitation-asked",
+        };
+        format!("mail-{kind}:{}", recipient.trim().to_lowercase())
+    }
+}
+
+/// Counts this visit against the client's address before the work is done: `None` when it may
+/// go ahead, or what to tell the visitor (it says nothing about any account: the count is the
+/// visitor's own network's). A refused visit still counts, so hammering does not help.
+pub fn visit(conn: &mut PgConnection, visit: Visit, address: &str) -> AppResult<Option<String>> {
+    let count = throttles::count_in_window(conn, &visit.key(address), VISIT_WINDOW_SECONDS)?;
+    Ok((count > visit.per_hour()).then(|| visit.refusal().to_string()))
+}
+
+/// Counts an email of this kind to `recipient` before it is written: false when the
+/// recipient already had their few this hour, and the email is then not sent. Callers count
+/// whatever the address was typed for, account or not, so that the count reveals nothing.
+pub fn mail_allowed(conn: &mut PgConnection, mail: Mail, recipient: &str) -> AppResult<bool> {
+    let count = throttles::count_in_window(conn, &mail.key(recipient), VISIT_WINDOW_SECONDS)?;
+    Ok(count <= MAILS_PER_RECIPIENT_PER_HOUR)
 }
 
 /// What to tell the person, the same whether or not the account exists.

@@ -8,6 +8,7 @@
 
 pub mod embedded;
 pub mod models;
+pub mod request;
 pub mod schema;
 pub mod session_store;
 
@@ -24,6 +25,7 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use crate::error::{AppError, AppResult};
 
 pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PooledConnection = diesel::r2d2::PooledConnection<ConnectionManager<PgConnection>>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -80,8 +82,7 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || with_first(&pool, probe_if_suspect, |conn, ()| f(conn))).await?
+    using(pool, probe_if_suspect, |conn, ()| f(conn)).await
 }
 
 /// When a connection was last found dead (milliseconds since the epoch). For a while after
@@ -95,7 +96,7 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn probe_if_suspect(conn: &mut PgConnection) -> QueryResult<()> {
+pub fn probe_if_suspect(conn: &mut PgConnection) -> QueryResult<()> {
     if now_ms() - LAST_DISCONNECT_MS.load(Ordering::Relaxed) < SUSPECT_FOR_MS {
         diesel::sql_query("SELECT 1").execute(conn)?;
     }
@@ -119,14 +120,11 @@ where
     F: FnOnce(&mut PgConnection) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = pool.clone();
-    actix_web::web::block(move || {
-        with_first(&pool, begin, |conn, ()| {
-            let result = f(conn);
-            finish(conn, result, keep)
-        })
+    using(pool, begin, move |conn, ()| {
+        let result = f(conn);
+        finish(conn, result, keep)
     })
-    .await?
+    .await
 }
 
 /// The same on a connection the caller holds (the command line, housekeeping).
@@ -148,17 +146,33 @@ pub fn with_first<A, T>(
     first: impl Fn(&mut PgConnection) -> QueryResult<A>,
     then: impl FnOnce(&mut PgConnection, A) -> AppResult<T>,
 ) -> AppResult<T> {
+    let (mut conn, value) = checkout_with_first(pool, first)?;
+    finish_on(&mut conn, then, value)
+}
+
+/// `then`, marking the connection broken when it found the database away.
+fn finish_on<A, T>(
+    conn: &mut PgConnection,
+    then: impl FnOnce(&mut PgConnection, A) -> AppResult<T>,
+    value: A,
+) -> AppResult<T> {
+    let result = then(conn, value);
+    if matches!(result, Err(AppError::Unavailable(_))) {
+        mark_broken(conn);
+    }
+    result
+}
+
+/// The checkout of `with_first`: a connection on which `first` has run, and what it returned.
+pub fn checkout_with_first<A>(
+    pool: &PgPool,
+    first: impl Fn(&mut PgConnection) -> QueryResult<A>,
+) -> AppResult<(PooledConnection, A)> {
     let mut attempt = 0;
     loop {
         let mut conn = pool.get()?;
         match first(&mut conn) {
-            Ok(value) => {
-                let result = then(&mut conn, value);
-                if matches!(result, Err(AppError::Unavailable(_))) {
-                    mark_broken(&mut conn);
-                }
-                return result;
-            }
+            Ok(value) => return Ok((conn, value)),
             // Every pooled connection may be dead (the database restarted): each failure drops
             // one, so after as many as the pool holds the next checkout is a new connection.
             Err(e) if is_disconnect(&e) && attempt <= pool.max_size() as usize => {
@@ -174,6 +188,41 @@ pub fn with_first<A, T>(
             }
         }
     }
+}
+
+/// `with_first` from async code: on the connection this request already holds (see
+/// `request`), or else on one checked out for it.
+pub async fn using<A, T>(
+    pool: &PgPool,
+    first: impl Fn(&mut PgConnection) -> QueryResult<A> + Send + 'static,
+    then: impl FnOnce(&mut PgConnection, A) -> AppResult<T> + Send + 'static,
+) -> AppResult<T>
+where
+    A: Send + 'static,
+    T: Send + 'static,
+{
+    let held = request::take_connection();
+    let pool = pool.clone();
+    let (kept, result) = actix_web::web::block(move || match held {
+        Some(mut conn) => match first(&mut conn) {
+            Ok(value) => {
+                let result = finish_on(&mut conn, then, value);
+                (Some(conn), result)
+            }
+            Err(e) if is_disconnect(&e) => {
+                mark_broken(&mut conn);
+                drop(conn);
+                (None, with_first(&pool, first, then))
+            }
+            Err(e) => (Some(conn), Err(e.into())),
+        },
+        None => (None, with_first(&pool, first, then)),
+    })
+    .await?;
+    if let Some(conn) = kept {
+        request::give_back(conn);
+    }
+    result
 }
 
 /// The server end of the connection is gone (terminated backend, restarted database).

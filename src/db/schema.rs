@@ -31,6 +31,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    frame_versions (user_id) {
+        user_id -> Uuid,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     invitation_links (token_hash) {
         token_hash -> Text,
         invitation_id -> Uuid,
@@ -111,10 +118,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    organisation_invitations (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        email -> Text,
+        token_hash -> Text,
+        invited_by -> Nullable<Uuid>,
+        grade -> Nullable<Text>,
+        roster_profile_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        accepted_at -> Nullable<Timestamptz>,
+        accepted_by -> Nullable<Uuid>,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     organisation_members (organisation_id, user_id) {
         organisation_id -> Uuid,
         user_id -> Uuid,
         joined_at -> Timestamptz,
+        suspended_at -> Nullable<Timestamptz>,
+        suspended_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    organisation_removals (organisation_id, user_id) {
+        organisation_id -> Uuid,
+        user_id -> Uuid,
+        removed_at -> Timestamptz,
+        removed_by -> Nullable<Uuid>,
     }
 }
 
@@ -314,6 +349,7 @@ diesel::joinable!(audit_events -> organisations (organisation_id));
 diesel::joinable!(audit_events -> workspaces (workspace_id));
 diesel::joinable!(conversations -> patients (patient_id));
 diesel::joinable!(conversations -> workspaces (workspace_id));
+diesel::joinable!(frame_versions -> users (user_id));
 diesel::joinable!(invitation_links -> invitations (invitation_id));
 diesel::joinable!(invitations -> outbox (outbox_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
@@ -324,8 +360,10 @@ diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(messages -> workspaces (workspace_id));
 diesel::joinable!(one_time_tokens -> users (user_id));
 diesel::joinable!(organisation_domains -> organisations (organisation_id));
+diesel::joinable!(organisation_invitations -> organisations (organisation_id));
+diesel::joinable!(organisation_invitations -> roster_profiles (roster_profile_id));
 diesel::joinable!(organisation_members -> organisations (organisation_id));
-diesel::joinable!(organisation_members -> users (user_id));
+diesel::joinable!(organisation_removals -> organisations (organisation_id));
 diesel::joinable!(patients -> workspaces (workspace_id));
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(role_assignments -> organisations (organisation_id));
@@ -345,13 +383,16 @@ diesel::joinable!(workspaces -> users (created_by));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     conversations,
+    frame_versions,
     invitation_links,
     invitations,
     message_templates,
     messages,
     one_time_tokens,
     organisation_domains,
+    organisation_invitations,
     organisation_members,
+    organisation_removals,
     organisations,
     outbox,
     patients,

@@ -8,7 +8,7 @@ use actix_web::cookie::time::Duration;
 use chrono::Utc;
 use rand::distributions::{Alphanumeric, DistString};
 
-use super::models::sessions;
+use super::models::{frame, sessions};
 use super::PgPool;
 use crate::auth::session::{PENDING_USER_ID_KEY, STORE_UNAVAILABLE_KEY, USER_ID_KEY};
 use crate::domain::{token::sha256_hex, UserId};
@@ -18,19 +18,27 @@ type SessionState = HashMap<String, String>;
 #[derive(Clone)]
 pub struct PgSessionStore {
     pool: PgPool,
+    /// The frames of people's pages, read again only when their version moves.
+    frames: std::sync::Arc<frame::Cache>,
 }
 
 impl PgSessionStore {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            frames: Default::default(),
+        }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut diesel::PgConnection) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let pool = self.pool.clone();
-        actix_web::web::block(move || f(&mut *pool.get()?)).await?
+        // On the request's own connection when it holds one: a request never waits for a
+        // second connection while it holds one.
+        crate::db::using(&self.pool, |_| Ok(()), move |conn, ()| Ok(f(conn)?))
+            .await
+            .map_err(anyhow::Error::from)
     }
 }
 
@@ -52,17 +60,50 @@ impl SessionStore for PgSessionStore {
         let key_hash = sha256_hex(session_key.as_ref());
         let pool = self.pool.clone();
         let idle = chrono::Duration::minutes(sessions::IDLE_TIMEOUT_MINUTES);
-        // The first statement of every request: a dead pooled connection is retried here.
+        let page = crate::db::request::wants_frame();
+        let frames = self.frames.clone();
+        // The first statement of every request: a dead pooled connection is retried here. For
+        // a page, the user and the page's frame come with the session, and the connection
+        // stays with the request for the page's own queries.
         let loaded = actix_web::web::block(move || {
-            crate::db::with_first(
-                &pool,
-                |conn| sessions::load_state(conn, &key_hash, idle),
-                |_, state| Ok(state),
-            )
+            if !page {
+                return crate::db::with_first(
+                    &pool,
+                    |conn| sessions::load_state(conn, &key_hash, idle),
+                    |_, state| Ok((state, None)),
+                );
+            }
+            let (mut conn, found) = crate::db::checkout_with_first(&pool, |conn| {
+                frame::session_with_version(conn, &key_hash, idle)
+            })?;
+            let Some(found) = found else {
+                return Ok((None, Some((conn, None))));
+            };
+            let frame = match found.user_id {
+                None => None,
+                Some(user) => match frames.get(user, found.version) {
+                    Some(held) => Some(held),
+                    None => {
+                        let read = frame::load(&mut conn, user)?;
+                        if let Some(read) = &read {
+                            frames.put(found.version, read);
+                        }
+                        read
+                    }
+                },
+            };
+            let state = Some(found.state);
+            Ok((state, Some((conn, frame))))
         })
         .await
         .map_err(anyhow::Error::from)
-        .and_then(|r| r.map_err(anyhow::Error::from));
+        .and_then(|r: crate::error::AppResult<_>| r.map_err(anyhow::Error::from))
+        .map(|(state, held)| {
+            if let Some((conn, frame)) = held {
+                crate::db::request::hold(conn, frame);
+            }
+            state
+        });
         let state = match loaded {
             Ok(state) => state,
             Err(e) => {

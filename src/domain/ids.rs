@@ -69,3 +69,4 @@ id_type!(RoleId);
 id_type!(TokenId);
 id_type!(WorkspaceId);
 id_type!(InvitationId);
+id_type!(OrganisationInvitationId);

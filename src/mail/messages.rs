@@ -203,6 +203,61 @@ email!(
     |m| format!("You have been removed from {}", m.workspace)
 );
 
+/// To a workspace's admins: the organisation's administrators removed someone from the
+/// organisation, and so from the workspace; `promoted` when the recipient became its admin
+/// because the person removed was the only one.
+pub struct RemovedFromOrganisation {
+    pub admin_first_name: String,
+    pub person: String,
+    pub workspace: String,
+    pub organisation: String,
+    pub removed_by: String,
+    pub promoted: bool,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/removed_from_organisation.txt")]
+struct RemovedFromOrganisationText<'a> {
+    m: &'a RemovedFromOrganisation,
+}
+#[derive(Template)]
+#[template(path = "emails/removed_from_organisation.html")]
+struct RemovedFromOrganisationHtml<'a> {
+    m: &'a RemovedFromOrganisation,
+}
+email!(
+    RemovedFromOrganisation,
+    RemovedFromOrganisationText,
+    RemovedFromOrganisationHtml,
+    |m| format!("{} is no longer in {}", m.person, m.workspace)
+);
+
+/// An invitation to join an organisation, to an address that already has an account: the
+/// person accepts it themselves, signed in with that address.
+pub struct OrganisationInvitation {
+    pub inviter_name: String,
+    pub organisation: String,
+    pub address: String,
+    pub expires_on: String,
+    pub link: String,
+}
+#[derive(Template)]
+#[template(path = "emails/organisation_invitation.txt")]
+struct OrganisationInvitationText<'a> {
+    m: &'a OrganisationInvitation,
+}
+#[derive(Template)]
+#[template(path = "emails/organisation_invitation.html")]
+struct OrganisationInvitationHtml<'a> {
+    m: &'a OrganisationInvitation,
+}
+email!(
+    OrganisationInvitation,
+    OrganisationInvitationText,
+    OrganisationInvitationHtml,
+    |m| format!("Join {} on Staffroom", m.organisation)
+);
+
 /// An invitation into a workspace (and, with `reminder`, the reminder three days before it
 /// expires). The same fields make the text message sent to a guest's mobile.
 pub struct Invitation {

@@ -1,6 +1,11 @@
 //! The outbox worker inside `serve`: claims due messages, delivers them through lettre's SMTP
 //! transport (or, with no SMTP_URL, leaves them for /dev/mailbox), and retries failures with
 //! exponential back-off. A crash or an SMTP outage loses nothing: unsent rows stay due.
+//!
+//! A claimed batch is leased for a short while and the lease is renewed while the batch is
+//! being sent, so a worker that dies mid-batch (kill -9, a lost machine) holds its mail for
+//! less than `LEASE`: its successor, or another server's worker, then sends it. A live worker
+//! keeps its batch however slow the SMTP server is. Never logged: recipients, subjects, bodies.
 
 use crate::domain::Channel;
 use std::time::Duration;
@@ -16,6 +21,10 @@ use crate::db::models::outbox::{self, OutboxMessage};
 use crate::db::PgPool;
 
 const BATCH: i64 = 20;
+/// How long a claimed batch stays this worker's without renewal.
+pub const LEASE: Duration = Duration::from_secs(20);
+/// How often the lease is renewed while a batch is being sent.
+const RENEW_EVERY: Duration = Duration::from_secs(5);
 
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
@@ -53,14 +62,12 @@ pub struct SmsToMailbox;
 impl SmsTransport for SmsToMailbox {
     fn send<'a>(
         &'a self,
-        to: &'a str,
+        // The number is a person's (often a patient's): never in a log line.
+        _to: &'a str,
         _text: &'a str,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send + 'a>> {
         Box::pin(async move {
-            tracing::info!(
-                to,
-                "text message kept in the outbox (no SMS provider configured)"
-            );
+            tracing::info!("text message kept in the outbox (no SMS provider configured)");
             Ok(())
         })
     }
@@ -109,14 +116,11 @@ impl Worker {
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let pool = self.pool.clone();
         let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            Ok(outbox::claim_due(
-                &mut *pool.get()?,
-                BATCH,
-                chrono::Duration::minutes(5),
-            )?)
+            Ok(outbox::claim_due(&mut *pool.get()?, BATCH, lease())?)
         })
         .await??;
         let count = due.len();
+        let _lease = Renewal::start(self.pool.clone(), due.iter().map(|m| m.id).collect());
         for message in due {
             let outcome = self.deliver(&message).await;
             self.record(&message, outcome).await?;
@@ -151,7 +155,9 @@ impl Worker {
             Err(e) => {
                 let retry_at = (attempts < self.tuning.max_attempts)
                     .then(|| Utc::now() + backoff(&self.tuning, attempts));
-                tracing::warn!(id, attempts, error = %e, retry = retry_at.is_some(), "mail delivery failed");
+                // An SMTP server's refusal often quotes the recipient's address.
+                let error = crate::telemetry::redact_personal(&format!("{e:#}"));
+                tracing::warn!(id, attempts, error = %error, retry = retry_at.is_some(), "mail delivery failed");
                 Some((e.to_string(), retry_at))
             }
         };
@@ -165,6 +171,47 @@ impl Worker {
         })
         .await??;
         Ok(())
+    }
+}
+
+fn lease() -> chrono::Duration {
+    chrono::Duration::from_std(LEASE).expect("a short lease")
+}
+
+/// Renews the lease on a batch until dropped: when the worker finishes the batch, or when its
+/// task is dropped mid-batch (the renewal then stops with it, as it would with the process).
+struct Renewal(tokio::task::JoinHandle<()>);
+
+impl Renewal {
+    fn start(pool: PgPool, ids: Vec<i64>) -> Self {
+        Self(tokio::spawn(async move {
+            if ids.is_empty() {
+                return;
+            }
+            let ids = std::sync::Arc::new(ids);
+            loop {
+                tokio::time::sleep(RENEW_EVERY).await;
+                let (pool, ids) = (pool.clone(), ids.clone());
+                let renewed = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+                    Ok(outbox::renew(&mut *pool.get()?, &ids, lease())?)
+                })
+                .await;
+                match renewed {
+                    Ok(Ok(0)) => return,
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "mail worker: the lease could not be renewed")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "mail worker: lease renewal failed"),
+                }
+            }
+        }))
+    }
+}
+
+impl Drop for Renewal {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

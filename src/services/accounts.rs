@@ -1,14 +1,18 @@
 //! Accounts as an organisation's administrators and the command line handle them: creating one
-//! (or referring to the account the address already has), the account actions, correcting the
-//! names, and merging a likely duplicate. Administrators never act on an account that also
-//! belongs to another organisation, nor on their own.
+//! (or, for an address that already has an account outside the organisation, inviting it:
+//! `services::organisation_invitations`), the account actions, correcting the names, and
+//! merging a likely duplicate. Administrators never change an account that also belongs to
+//! another organisation (suspending or removing it here is theirs: `services::trust`), nor their
+//! own. Deactivating an account everywhere is the operator's switch (`staffroom user
+//! deactivate`).
 
 use diesel::prelude::*;
 
+use super::organisation_invitations::{self, Carried};
 use super::{Actor, Decision};
 use crate::auth::permissions;
 use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::organisations::{self, Organisation, Standing};
 use crate::db::models::users::{self, User};
 use crate::db::models::{people, recovery_codes, roles, roster_profiles, sessions, tokens, totp};
 use crate::db::schema::users as users_table;
@@ -28,8 +32,8 @@ pub struct Newcomer {
     pub imported: bool,
 }
 
-/// The account an address came to: made now, or the one it already had (`joined` when that
-/// account was added to the organisation now).
+/// The account the command line's address came to: made now, or the one it already had
+/// (`joined` when that account was added to the organisation now).
 pub enum Account {
     Created(User),
     Existing { user: User, joined: bool },
@@ -41,6 +45,17 @@ impl Account {
             Account::Created(user) | Account::Existing { user, .. } => user,
         }
     }
+}
+
+/// What an administrator's address came to.
+pub enum Added {
+    /// A new account, with its confirmation email queued.
+    Created(User),
+    /// The address belongs to someone already in the organisation.
+    AlreadyMember(User),
+    /// The address has an account outside the organisation (or one it suspended or removed):
+    /// it was invited to join, and nothing more is said about it.
+    Invited { email: String },
 }
 
 /// Whether the organisation's allowed domains admit the address.
@@ -57,31 +72,33 @@ pub fn not_admitted(email: &EmailAddress) -> String {
     format!("{email} is not in the organisation's email domains")
 }
 
-/// "Add new user": the account, or the existing one referred to; refused for an address the
-/// organisation does not admit.
+/// "Add new user": the account, or an invitation for the address's existing account; refused
+/// for an address the organisation does not admit.
 pub fn add(
     conn: &mut PgConnection,
     base_url: &str,
     actor: &Actor,
     org: OrganisationId,
     who: &Newcomer,
-) -> AppResult<Decision<Account>> {
+) -> AppResult<Decision<Added>> {
     let org = permissions::administer_users(conn, actor.user()?, org)?;
     if !admits(conn, &org, &who.email)? {
         return Ok(Decision::Refused(not_admitted(&who.email)));
     }
-    create_or_refer(conn, base_url, &org, who, actor).map(Decision::Done)
+    create_or_invite(conn, base_url, &org, who, actor, &Carried::default()).map(Decision::Done)
 }
 
-/// Creates the account (or refers to the existing one) in the caller's transaction, with its
-/// audit event and its email.
-pub fn create_or_refer(
+/// Creates the account in the caller's transaction, with its audit event and its email. An
+/// address that already has an account is never pulled in: someone of the organisation is
+/// referred to, anyone else is invited to join (`carried` goes with the invitation).
+pub fn create_or_invite(
     conn: &mut PgConnection,
     base_url: &str,
     org: &Organisation,
     who: &Newcomer,
     actor: &Actor,
-) -> AppResult<Account> {
+    carried: &Carried,
+) -> AppResult<Added> {
     // ON CONFLICT waits for a concurrent insert of the same address and then yields to it.
     let inserted: Option<User> = diesel::insert_into(users_table::table)
         .values(&users::NewUser {
@@ -100,23 +117,11 @@ pub fn create_or_refer(
         .optional()?;
     let Some(user) = inserted else {
         let user = users::find_by_email(conn, &who.email)?.ok_or(AppError::NotFound)?;
-        let joined = organisations::add_member(conn, org.id, user.id)? == 1;
-        if joined {
-            audit::record(
-                conn,
-                &actor
-                    .event(AuditAction::OrganisationMemberAdded)
-                    .target(user.id)
-                    .organisation(org.id)
-                    .detail(format!(
-                        "{} added {} (an existing account) to {}",
-                        actor.name(),
-                        user.full_name(),
-                        org.name
-                    )),
-            )?;
+        if organisations::standing(conn, org.id, user.id)? == Standing::Member {
+            return Ok(Added::AlreadyMember(user));
         }
-        return Ok(Account::Existing { user, joined });
+        organisation_invitations::invite(conn, base_url, actor, org, &user, carried)?;
+        return Ok(Added::Invited { email: user.email });
     };
     organisations::add_member(conn, org.id, user.id)?;
     send_confirmation(conn, base_url, org, &user)?;
@@ -145,7 +150,7 @@ pub fn create_or_refer(
                 }
             )),
     )?;
-    Ok(Account::Created(user))
+    Ok(Added::Created(user))
 }
 
 /// Issues a new 24-hour confirmation link (earlier ones stop working) and queues its email:
@@ -252,6 +257,51 @@ pub fn create_from_command_line(
     }))
 }
 
+/// `staffroom user deactivate` / `reactivate`: the operator's switch for a whole account,
+/// whatever organisations it belongs to. Deactivating ends every session and live link at
+/// once. Done says what happened (also when it already was so); refused for an unknown address.
+pub fn switch_account(
+    conn: &mut PgConnection,
+    email: &EmailAddress,
+    active: bool,
+) -> AppResult<Decision> {
+    let Some(user) = users::find_by_email(conn, email)? else {
+        return Ok(Decision::Refused(format!(
+            "No account has the address {email}"
+        )));
+    };
+    // Changes to one account take turns (an administrator's action at the same moment).
+    let user = users::lock(conn, user.id)?;
+    let name = format!("{} <{}>", user.full_name(), user.email);
+    let (changed, action, done) = if active {
+        (
+            people::reactivate(conn, user.id)?,
+            AuditAction::AccountReactivated,
+            "reactivated",
+        )
+    } else {
+        let changed = people::deactivate(conn, user.id)?;
+        // Whatever it was before, nobody stays signed in to a deactivated account.
+        sign_out_everywhere(conn, user.id)?;
+        (changed, AuditAction::AccountDeactivated, "deactivated")
+    };
+    if !changed {
+        return Ok(Decision::Done(format!("{name} was already {done}.")));
+    }
+    audit::record(
+        conn,
+        &Actor::system()
+            .event(action)
+            .target(user.id)
+            .detail(format!("The command line {done} {name}")),
+    )?;
+    Ok(Decision::Done(if active {
+        format!("{name} is active again.")
+    } else {
+        format!("{name} is deactivated and signed out everywhere.")
+    }))
+}
+
 /// The "..." menu of a person's page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountAction {
@@ -308,7 +358,8 @@ pub fn act(
 }
 
 /// Why an action on the whole account is refused to this organisation's administrators: the
-/// account also belongs to another organisation, whose administrators it would reach too.
+/// account also belongs to another organisation, whose administrators it would reach too. For
+/// this organisation, suspending or removing the person is theirs to do.
 fn shared_account<T>(
     conn: &mut PgConnection,
     org: &Organisation,
@@ -316,8 +367,9 @@ fn shared_account<T>(
 ) -> AppResult<Option<Decision<T>>> {
     Ok(people::in_other_organisations(conn, org.id, target.id)?.then(|| {
         Decision::Refused(format!(
-            "{} also belongs to another organisation, so this would change their account there too. Remove their roles here, or ask them (or the administrators of every organisation they belong to) instead",
-            target.full_name()
+            "{} also belongs to another organisation, so this would change their account there too. To end their access to {}, suspend or remove them here instead.",
+            target.full_name(),
+            org.name
         ))
     }))
 }
@@ -490,6 +542,12 @@ pub const CHOOSE_DUPLICATE: &str = "Choose a profile to merge";
 /// Merges a likely duplicate into `keep`. Another account's workspace memberships, roles and
 /// history in the organisation move over and it is deactivated; an email-less profile is
 /// linked to the account. Both sides' audit says so.
+///
+/// Only a pair the server itself flags (`people::are_likely_duplicates`: the same first name
+/// and surname, or the same local part of two addresses the organisation admits; a profile
+/// with the same names), by an administrator who may manage users *and* roles (merging hands
+/// over memberships and roles), never into or from the administrator's own account, and never
+/// an account that also belongs to another organisation.
 pub fn merge(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -499,9 +557,26 @@ pub fn merge(
 ) -> AppResult<Decision> {
     let admin = actor.user()?;
     let (org, kept) = permissions::administer_user(conn, admin, org, keep)?;
+    if permissions::administer_roles(conn, admin, org.id).is_err() {
+        return Ok(Decision::refused(
+            "Merging moves memberships and roles, so it needs the manage roles permission as well as manage users",
+        ));
+    }
+    if kept.id == admin.id {
+        return Ok(Decision::refused(
+            "Merge two other people's profiles: not one into your own",
+        ));
+    }
     let event = |action: AuditAction| actor.event(action).organisation(org.id);
     let other = match other {
         Duplicate::Profile(profile) => {
+            let flagged =
+                roster_profiles::unlinked_named(conn, org.id, &kept.first_name, &kept.surname)?
+                    .iter()
+                    .any(|p| p.id == profile);
+            if !flagged {
+                return Ok(Decision::refused(CHOOSE_DUPLICATE));
+            }
             let Some(linked) = roster_profiles::link(conn, org.id, profile, kept.id)? else {
                 return Ok(Decision::refused(CHOOSE_DUPLICATE));
             };
@@ -528,25 +603,22 @@ pub fn merge(
             Err(e) => return Err(e.into()),
         },
     };
-    if other.id == kept.id || other.id == admin.id || kept.id == admin.id {
+    if other.id == kept.id || other.id == admin.id {
         return Ok(Decision::refused(
             "Merge two other people's profiles: not one into itself, nor your own",
         ));
+    }
+    if !people::are_likely_duplicates(conn, org.id, kept.id, other.id)? {
+        return Ok(Decision::Refused(format!(
+            "{} and {} do not look like the same person (neither the same names nor the same address at another of the organisation's domains), so they cannot be merged",
+            other.full_name(),
+            kept.full_name()
+        )));
     }
     if !other.is_active() {
         return Ok(Decision::Refused(format!(
             "{} is deactivated already",
             other.full_name()
-        )));
-    }
-    // Merging hands the other account's roles to the kept one: that is changing roles.
-    if roles::holds_any(conn, other.id)?
-        && permissions::administer_roles(conn, admin, org.id).is_err()
-    {
-        return Ok(Decision::Refused(format!(
-            "{} holds roles: merging would give them to {}, and only administrators who may manage roles can do that",
-            other.full_name(),
-            kept.full_name()
         )));
     }
     if people::in_other_organisations(conn, org.id, other.id)? {

@@ -96,10 +96,17 @@ pub fn refusal_for_role(access: &WorkspaceAccess, role: WorkspaceRole) -> &'stat
 
 /// What happened to one address.
 pub enum AddressOutcome {
-    Sent { in_app: bool },
+    /// `in_app`: the address has an account, which sees the invitation in Staffroom too; said
+    /// only to those who manage the workspace.
+    Sent {
+        in_app: bool,
+    },
     Resent,
     AlreadyMember,
-    NotAdmitted { organisation: String, guests: bool },
+    NotAdmitted {
+        organisation: String,
+        guests: bool,
+    },
     MobileOnlyForGuests,
     Invalid(String),
     LimitReached,
@@ -240,8 +247,10 @@ fn invite_one(
             format!("{} invited {invitee} as {role}", inviter.full_name()),
         ),
     )?;
+    // Any approved member may be allowed to invite: to them an address with an account and one
+    // without get the same words, or inviting would tell anyone who has an account.
     Ok(AddressOutcome::Sent {
-        in_app: existing.is_some(),
+        in_app: existing.is_some() && manages,
     })
 }
 
@@ -507,6 +516,16 @@ fn refusal(
     workspace: &Workspace,
     user: &User,
 ) -> AppResult<Option<String>> {
+    // An invitation from a colleague never lifts the organisation's own decision.
+    if organisations::standing(conn, workspace.organisation_id, user.id)?
+        == organisations::Standing::Suspended
+    {
+        let organisation = organisations::find(conn, workspace.organisation_id)?;
+        return Ok(Some(format!(
+            "{}'s administrators have suspended your access, and only they can lift it",
+            organisation.name
+        )));
+    }
     if invitation.role == WorkspaceRole::Guest {
         if !workspace.guests_allowed {
             return Ok(Some("the workspace no longer takes guests".into()));
@@ -763,13 +782,14 @@ fn decline(
 }
 
 /// "Ask for a new invitation" on a link that no longer works: emails the workspace's admins
-/// (once a day per invitation).
+/// (once a day per invitation, a few an hour per admin, and a client address may ask so many
+/// times an hour). Answered with what to tell the person when their network asked too often.
 pub fn ask_for_new(
     conn: &mut PgConnection,
     base_url: &str,
     actor: &Actor,
     token_hash: &str,
-) -> AppResult<ByLink<()>> {
+) -> AppResult<ByLink<Option<String>>> {
     let link = look_up(conn, token_hash, address(actor))?;
     let (invitation, reason) = match &link {
         // Live, but the rules may no longer let it be used (the inviter may no longer invite).
@@ -780,11 +800,18 @@ pub fn ask_for_new(
         LinkState::Ended(i, Status::Expired) => (i, "it expired"),
         _ => return Ok(ByLink::Dead(dead_link(conn, &link)?)),
     };
+    let visit = throttle::Visit::NewInvitation;
+    if let Some(refusal) = throttle::visit(conn, visit, address(actor))? {
+        return Ok(ByLink::Answered(Some(refusal)));
+    }
     if !invitations::mark_new_invitation_asked(conn, invitation.id)? {
-        return Ok(ByLink::Answered(()));
+        return Ok(ByLink::Answered(None));
     }
     let workspace = workspaces::find(conn, invitation.workspace_id)?;
     for admin in workspace_members::admins(conn, workspace.id)? {
+        if !throttle::mail_allowed(conn, throttle::Mail::NewInvitationAsked, &admin.email)? {
+            continue;
+        }
         let email = messages::NewInvitationAsked {
             admin_first_name: admin.first_name.clone(),
             invitee: invitation.address(),
@@ -805,7 +832,7 @@ pub fn ask_for_new(
                 invitation.address()
             )),
     )?;
-    Ok(ByLink::Answered(()))
+    Ok(ByLink::Answered(None))
 }
 
 // ---------------------------------------------------------------- housekeeping

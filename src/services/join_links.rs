@@ -9,8 +9,9 @@ use super::Actor;
 use crate::auth::{permissions, throttle};
 use crate::db::models::audit;
 use crate::db::models::join_links::{self, Dead, JoinLink, LinkSettings};
+use crate::db::models::organisations::{self, Standing};
+use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
-use crate::db::models::{organisations, workspace_members};
 use crate::domain::{AuditAction, MembershipStatus, Token, WorkspaceId, WorkspaceRole};
 use crate::error::{AppError, AppResult};
 
@@ -128,6 +129,8 @@ pub enum Unusable {
     Dead(Dead),
     /// Their address is not one the workspace's organisation admits: with its name.
     NotInOrganisation(String),
+    /// The organisation suspended or removed them: with its name.
+    Barred(String),
 }
 
 /// A link this person may use: its workspace, and the organisation's name.
@@ -145,7 +148,8 @@ pub enum Found {
 }
 
 /// Looks the link up (without counting a use) and checks the actor may use it: a member of
-/// the workspace's organisation, or someone whose address it admits.
+/// the workspace's organisation, or someone whose address it admits and whom it has not
+/// suspended or removed.
 pub fn look_up(conn: &mut PgConnection, actor: &Actor, token_hash: &str) -> AppResult<Found> {
     let user = actor.user()?;
     let ip = actor.ip.as_deref().unwrap_or_default();
@@ -166,7 +170,11 @@ pub fn look_up(conn: &mut PgConnection, actor: &Actor, token_hash: &str) -> AppR
         return unusable(Unusable::Dead(dead));
     }
     let organisation = organisations::find(conn, workspace.organisation_id)?.name;
-    let in_organisation = organisations::is_member(conn, workspace.organisation_id, user.id)?
+    let standing = organisations::standing(conn, workspace.organisation_id, user.id)?;
+    if standing.is_barred() {
+        return unusable(Unusable::Barred(organisation));
+    }
+    let in_organisation = standing == Standing::Member
         || organisations::admits(conn, workspace.organisation_id, &user.email)?;
     if !in_organisation {
         return unusable(Unusable::NotInOrganisation(organisation));

@@ -10,6 +10,7 @@ pub mod join_links;
 pub mod links;
 pub mod membership;
 pub mod message_templates;
+pub mod organisation_invitations;
 pub mod organisations;
 pub mod passwords;
 pub mod patients;
@@ -18,6 +19,7 @@ pub mod roster;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
+pub mod trust;
 pub mod workspaces;
 
 use diesel::PgConnection;

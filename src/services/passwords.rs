@@ -22,15 +22,24 @@ pub fn parse_for(user: &User, raw: &str) -> Result<Password, DomainError> {
 }
 
 /// Emails a one-hour reset link to the address's account, if it has an active one; the person
-/// asking is told the same either way.
+/// asking is told the same either way. Counted first: per client address (refused with what to
+/// tell them, which says nothing of the account) and per address typed, account or not (past a
+/// few an hour the email is just not sent). Run it in a transaction that commits either way.
 pub fn request_reset(
     conn: &mut PgConnection,
     actor: &Actor,
     base_url: &str,
     email: &EmailAddress,
-) -> AppResult<()> {
+) -> AppResult<Option<String>> {
+    let visit = throttle::Visit::PasswordReset;
+    if let Some(refusal) = throttle::visit(conn, visit, address(actor))? {
+        return Ok(Some(refusal));
+    }
+    if !throttle::mail_allowed(conn, throttle::Mail::PasswordReset, email.as_str())? {
+        return Ok(None);
+    }
     let Some(user) = users::find_by_email(conn, email)?.filter(User::is_active) else {
-        return Ok(());
+        return Ok(None);
     };
     let token = Token::generate();
     tokens::issue(
@@ -51,7 +60,7 @@ pub fn request_reset(
             .event(AuditAction::PasswordResetRequested)
             .target(user.id),
     )?;
-    Ok(())
+    Ok(None)
 }
 
 /// Sets the password of the reset link's account. It also clears the account's failed

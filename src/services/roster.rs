@@ -1,14 +1,16 @@
 //! Rostered medics: the import shared by the Import page and `staffroom import-users` (a CSV
 //! with the header `first_name,surname,email[,grade]`, one person a row), and giving an
-//! email-less profile its address to invite it. An address that has an account refers to it
-//! (so importing a file twice creates nobody twice); a row without an email address makes a
-//! profile that cannot sign in yet; a bad row is refused with its reason and the others still
-//! go in. The whole file is one transaction with its audit and its mail.
+//! email-less profile its address to invite it. An address of someone in the organisation
+//! refers to them (so importing a file twice creates nobody twice); an address with an account
+//! outside it is invited to join (the account is never pulled in, nor named); a row without an
+//! email address makes a profile that cannot sign in yet; a bad row is refused with its reason
+//! and the others still go in. The whole file is one transaction with its audit and its mail.
 
 use diesel::connection::{Connection, TransactionManager};
 use diesel::PgConnection;
 
-use super::accounts::{self, Account, Newcomer};
+use super::accounts::{self, Added, Newcomer};
+use super::organisation_invitations::{self, Carried};
 use super::{invitations, Actor, Decision};
 use crate::auth::permissions;
 use crate::db::models::audit;
@@ -29,6 +31,8 @@ pub const MAX_ROWS: usize = 5000;
 pub enum RowOutcome {
     Created,
     AlreadyThere,
+    /// The address has an account outside the organisation: invited to join it.
+    Invited,
     Refused,
 }
 
@@ -37,6 +41,7 @@ impl RowOutcome {
         match self {
             RowOutcome::Created => "Created",
             RowOutcome::AlreadyThere => "Already there",
+            RowOutcome::Invited => "Invited",
             RowOutcome::Refused => "Refused",
         }
     }
@@ -75,13 +80,21 @@ impl Report {
         self.count(RowOutcome::Refused)
     }
 
+    pub fn invited(&self) -> usize {
+        self.count(RowOutcome::Invited)
+    }
+
     pub fn summary(&self) -> String {
-        format!(
+        let mut summary = format!(
             "{} created, {} already there, {} refused",
             self.created(),
             self.already_there(),
             self.refused()
-        )
+        );
+        if self.invited() > 0 {
+            summary.push_str(&format!(", {} invited to join", self.invited()));
+        }
+        summary
     }
 }
 
@@ -314,8 +327,36 @@ fn import_row(
         medical_secretary: false,
         imported: true,
     };
-    let account = accounts::create_or_refer(conn, base_url, org, &newcomer, actor)?;
-    let user = account.user();
+    let carried = Carried {
+        grade: Some(grade.to_string()),
+        roster_profile: None,
+    };
+    match accounts::create_or_invite(conn, base_url, org, &newcomer, actor, &carried)? {
+        Added::Created(user) => {
+            upsert_profile(conn, org, &user, grade, by)?;
+            report.outcome = RowOutcome::Created;
+            report.note = "Sent an email to confirm the address and choose a password".into();
+        }
+        Added::AlreadyMember(user) => {
+            upsert_profile(conn, org, &user, grade, by)?;
+            report.outcome = RowOutcome::AlreadyThere;
+            report.note = "Has an account in the organisation already".into();
+        }
+        Added::Invited { .. } => {
+            report.outcome = RowOutcome::Invited;
+            report.note = "Sent an invitation to join the organisation; the grade is recorded when they accept".into();
+        }
+    }
+    Ok(report)
+}
+
+fn upsert_profile(
+    conn: &mut PgConnection,
+    org: &Organisation,
+    user: &User,
+    grade: &str,
+    by: Option<UserId>,
+) -> AppResult<()> {
     roster_profiles::upsert_for_user(
         conn,
         org.id,
@@ -325,21 +366,7 @@ fn import_row(
         grade,
         by,
     )?;
-    match account {
-        Account::Created(_) => {
-            report.outcome = RowOutcome::Created;
-            report.note = "Sent an email to confirm the address and choose a password".into();
-        }
-        Account::Existing { joined, .. } => {
-            report.outcome = RowOutcome::AlreadyThere;
-            report.note = if joined {
-                "Has an account already: added to the organisation".into()
-            } else {
-                "Has an account in the organisation already".into()
-            };
-        }
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// "Enter your first name" reads oddly in a report about someone else.
@@ -418,15 +445,19 @@ pub const CHOOSE_WORKSPACE: &str = "Choose the workspace to invite them to";
 /// The refusal of a role the administrator may not invite with there.
 pub const ROLE_NOT_ALLOWED: &str = "You cannot invite people with this role to that workspace";
 
-/// The account the profile became (or was linked to), and what to tell the administrator.
+/// What to tell the administrator, and the account to show them: the one the profile became
+/// or was linked to; `None` when the address has an account outside the organisation, which
+/// was invited to join (and is not theirs to see until it accepts).
 pub struct Recorded {
-    pub account: UserId,
+    pub account: Option<UserId>,
     pub message: String,
 }
 
 /// Records the address of an email-less profile and invites it: the profile becomes an account
 /// (no password yet, confirmed by the invitation link when they create their sign-in), or is
-/// linked to the account the address already has, and the invitation is sent to the address.
+/// linked to the account of someone in the organisation. An address with an account outside the
+/// organisation is invited to join it instead (the profile becomes theirs when they accept).
+/// Either way the invitation to the workspace is sent to the address.
 pub fn invite_profile(
     conn: &mut PgConnection,
     base_url: &str,
@@ -451,8 +482,19 @@ pub fn invite_profile(
         return Ok(Decision::refused(ROLE_NOT_ALLOWED));
     }
     let account = match users::find_by_email(conn, email)? {
-        Some(existing) => existing,
-        None => users::insert(
+        Some(existing)
+            if organisations::standing(conn, org.id, existing.id)?
+                != organisations::Standing::Member =>
+        {
+            let carried = Carried {
+                grade: None,
+                roster_profile: Some(profile.id),
+            };
+            organisation_invitations::invite(conn, base_url, actor, &org, &existing, &carried)?;
+            None
+        }
+        Some(member) => Some(member),
+        None => Some(users::insert(
             conn,
             &users::NewUser {
                 id: UserId::new(),
@@ -464,22 +506,24 @@ pub fn invite_profile(
                 medical_secretary: false,
                 imported: true,
             },
-        )?,
+        )?),
     };
-    organisations::add_member(conn, org.id, account.id)?;
-    roster_profiles::link(conn, org.id, profile.id, account.id)?;
-    audit::record(
-        conn,
-        &actor
-            .event(AuditAction::ProfileAddressRecorded)
-            .target(account.id)
-            .organisation(org.id)
-            .detail(format!(
-                "{} recorded {email} for the rostered profile {}",
-                user.full_name(),
-                profile.full_name()
-            )),
-    )?;
+    if let Some(account) = &account {
+        organisations::add_member(conn, org.id, account.id)?;
+        roster_profiles::link(conn, org.id, profile.id, account.id)?;
+        audit::record(
+            conn,
+            &actor
+                .event(AuditAction::ProfileAddressRecorded)
+                .target(account.id)
+                .organisation(org.id)
+                .detail(format!(
+                    "{} recorded {email} for the rostered profile {}",
+                    user.full_name(),
+                    profile.full_name()
+                )),
+        )?;
+    }
     let request = invitations::Request {
         invitees: vec![(email.to_string(), Ok(Invitee::Email(email.clone())))],
         role: invite.role,
@@ -492,7 +536,8 @@ pub fn invite_profile(
     }
     .unwrap_or_default();
     Ok(Decision::Done(Recorded {
-        account: account.id,
+        account: account.map(|a| a.id),
+        // The same words whoever the address belongs to.
         message: format!(
             "{email} recorded. Invitation to {}: {line}.",
             workspace.name

@@ -24,7 +24,7 @@ pub enum Attempt<T> {
 }
 
 /// The client's address, which the throttles count by.
-pub(super) fn address<'a>(actor: &'a Actor) -> &'a str {
+pub fn address<'a>(actor: &'a Actor) -> &'a str {
     actor.ip.as_deref().unwrap_or("unknown")
 }
 
@@ -43,8 +43,11 @@ pub enum Entry {
         enrolled: bool,
     },
     Deactivated,
-    /// The address is not confirmed yet: a new confirmation link was sent.
-    Unconfirmed,
+    /// The address is not confirmed yet: a new confirmation link was sent, unless the address
+    /// had its few emails this hour (`link_sent` false).
+    Unconfirmed {
+        link_sent: bool,
+    },
 }
 
 /// The first factor. An unknown address and a wrong password are the same failure (the
@@ -84,8 +87,13 @@ pub fn password(
         return Ok(Attempt::Passed(Entry::Deactivated));
     }
     if !user.is_verified() {
-        sign_up::send_verification(conn, base_url, &user)?;
-        return Ok(Attempt::Passed(Entry::Unconfirmed));
+        // Throttled like a sign-up's email: whoever signed up with someone's address knows its
+        // password, and each sign-in would mail the address's owner again.
+        let link_sent = throttle::mail_allowed(conn, throttle::Mail::Account, &user.email)?;
+        if link_sent {
+            sign_up::send_verification(conn, base_url, &user)?;
+        }
+        return Ok(Attempt::Passed(Entry::Unconfirmed { link_sent }));
     }
     audit::record(
         conn,

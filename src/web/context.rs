@@ -79,26 +79,29 @@ impl Signed {
         T: Send + 'static,
     {
         let (user_id, chosen) = (self.user_id, self.chosen);
-        let pool = self.state.pool.clone();
-        let loaded = web::block(move || {
-            crate::db::with_first(
-                &pool,
-                |conn| frame::load(conn, user_id),
-                |conn, found| {
-                    let Some(found) = found.filter(|f| f.user.is_active()) else {
-                        return Ok(None);
-                    };
-                    let nav = Navigation::from_frame(&found, chosen);
-                    let frame = Frame {
-                        user: found.user,
-                        current: nav.current.clone(),
-                    };
-                    let data = load(conn, &frame)?;
-                    Ok(Some((frame, nav, data)))
-                },
-            )
-        })
-        .await?;
+        // Read with the session, on the connection this request holds (see `db::request`).
+        let ready = crate::db::request::take_frame(user_id);
+        let have = ready.is_some();
+        let loaded = crate::db::using(
+            &self.state.pool,
+            move |conn| match have {
+                true => Ok(None),
+                false => frame::load(conn, user_id),
+            },
+            move |conn, found| {
+                let Some(found) = ready.or(found).filter(|f| f.user.is_active()) else {
+                    return Ok(None);
+                };
+                let nav = Navigation::from_frame(&found, chosen);
+                let frame = Frame {
+                    user: found.user,
+                    current: nav.current.clone(),
+                };
+                let data = load(conn, &frame)?;
+                Ok(Some((frame, nav, data)))
+            },
+        )
+        .await;
         let (frame, nav, data) = self.present(loaded)?;
         Ok(Page {
             layout: Layout::signed_in(&self.session, &frame.user, &nav, &self.path)?,
@@ -153,18 +156,15 @@ impl Signed {
         T: Send + 'static,
     {
         let user_id = self.user_id;
-        let pool = self.state.pool.clone();
-        let loaded = web::block(move || {
-            crate::db::with_first(
-                &pool,
-                |conn| users::find_optional(conn, user_id),
-                |conn, user| match user.filter(User::is_active) {
-                    Some(user) => read(conn, &user).map(Some),
-                    None => Ok(None),
-                },
-            )
-        })
-        .await?;
+        let loaded = crate::db::using(
+            &self.state.pool,
+            move |conn| users::find_optional(conn, user_id),
+            |conn, user| match user.filter(User::is_active) {
+                Some(user) => read(conn, &user).map(Some),
+                None => Ok(None),
+            },
+        )
+        .await;
         self.present(loaded)
     }
 
@@ -233,4 +233,21 @@ fn return_path(req: &HttpRequest) -> Option<String> {
             .path_and_query()
             .map_or("/".to_string(), |pq| pq.as_str().to_string())
     })
+}
+
+/// Middleware around the session's: a page request (a GET outside the static files) holds
+/// one connection from its session's load to its response, and reads its frame with the
+/// session (`db::request`). Other requests check connections out as they need them.
+pub async fn hold_connection(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let page = req.method() == actix_web::http::Method::GET
+        && !req.path().starts_with("/static/")
+        && req.path() != "/healthz";
+    if page {
+        crate::db::request::scope(next.call(req)).await
+    } else {
+        next.call(req).await
+    }
 }

@@ -47,7 +47,7 @@ async fn get_on_the_verification_link_does_not_consume_it_and_post_does_once() {
         0
     );
 
-    let confirmed = app.browser.submit(&link, &link, &[]).await;
+    let confirmed = app.browser.confirm_address(&link, PASSWORD).await;
     confirmed.assert_redirect_to("/login");
     assert_eq!(
         app.count("SELECT count(*) FROM users WHERE email_verified_at IS NOT NULL"),

@@ -216,7 +216,7 @@ async fn the_medical_secretary_flag_and_the_email_cannot_be_changed_after_creati
 }
 
 #[actix_web::test]
-async fn adding_an_address_that_has_an_account_refers_to_it_and_bad_input_is_kept() {
+async fn adding_an_address_that_has_an_account_elsewhere_invites_it_and_bad_input_is_kept() {
     // Arrange
     let app = spawn_app().await;
     let org = app.nhs_org();
@@ -225,15 +225,12 @@ async fn adding_an_address_that_has_an_account_refers_to_it_and_bad_input_is_kep
     let dave = app.create_named_user(other, "dave@nhs.net", "Dave", "Patel");
 
     // Act
-    let referred = add_user(&tara, org, "David", "Patel", "DAVE@nhs.net", false).await;
-    let told = tara
-        .browser
-        .get(&admin(org, &format!("users/{}", dave.id)))
-        .await;
+    let invited = add_user(&tara, org, "David", "Patel", "DAVE@nhs.net", false).await;
+    let told = tara.browser.get(&admin(org, "users")).await;
     let refused = add_user(&tara, org, "Gina", "Ray", "gina@gmail.com", true).await;
 
-    // Assert
-    referred.assert_redirect_to(&admin(org, &format!("users/{}", dave.id)));
+    // Assert: invited, not pulled in; the account is neither shown nor described.
+    invited.assert_redirect_to(&admin(org, "users"));
     assert_eq!(
         app.count("SELECT count(*) FROM users WHERE email = 'dave@nhs.net'"),
         1
@@ -243,9 +240,17 @@ async fn adding_an_address_that_has_an_account_refers_to_it_and_bad_input_is_kep
             "SELECT count(*) FROM organisation_members WHERE user_id = '{}'",
             dave.id
         )),
-        2
+        1
     );
-    assert!(told.body.contains("dave@nhs.net already has an account"));
+    assert!(told.body.contains("Invitation sent to dave@nhs.net."));
+    assert!(!told.body.contains("already has an account"));
+    assert_eq!(
+        tara.browser
+            .get(&admin(org, &format!("users/{}", dave.id)))
+            .await
+            .status,
+        404
+    );
     assert_eq!(refused.status, 422);
     assert!(refused.body.contains("id=\"email-error\""));
     assert!(refused.body.contains("value=\"gina@gmail.com\""));
@@ -985,8 +990,8 @@ async fn the_audit_page_lists_events_with_names_and_addresses_filters_and_downlo
         .contains("Tara Adeyemi created the account for Kim Lee"));
     assert!(all.body.contains("127.0.0.1"));
     assert!(
-        all.body.contains("Password accepted</span></td>"),
-        "members' sign-ins are listed, in words"
+        !all.body.contains("Password accepted</span></td>"),
+        "an account's sign-ins happened in no organisation: not listed"
     );
     assert!(
         all.body

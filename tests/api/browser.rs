@@ -122,6 +122,9 @@ async fn sign_up_confirm_sign_in_and_set_up_two_factor(script: Script) {
         priya.visit(&mail.link_to("/verify/")).await;
         assert_eq!(priya.heading().await, "Confirm your email address");
         priya.sees("priya.shah@nhs.net").await;
+        // The page asks for the password again: a link never confirms a password that
+        // someone else may have typed at sign-up.
+        priya.fill("Your password", PASSWORD).await;
         priya.press("Confirm email address").await;
         assert_eq!(priya.path().await, "/login");
         priya

@@ -521,6 +521,11 @@ impl Browser {
         .await
     }
 
+    /// Presses the button on a `/verify/{token}` page, with the password it asks for.
+    pub async fn confirm_address(&self, link: &str, password: &str) -> Page {
+        self.submit(link, link, &[("password", password)]).await
+    }
+
     /// The first factor.
     pub async fn log_in(&self, email: &str, password: &str) -> Page {
         self.submit(

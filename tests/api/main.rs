@@ -19,4 +19,6 @@ mod request_path;
 mod schema;
 mod security;
 mod sign_in;
+mod signed_out_mail;
+mod trust_control;
 mod workspaces;

@@ -1,5 +1,5 @@
-//! An organisation's audit log as its administrators read it: every event about the
-//! organisation, its workspaces or its people, with names instead of ids, filterable and paged.
+//! An organisation's audit log as its administrators read it: every event that happened in the
+//! organisation or its workspaces, with names instead of ids, filterable and paged.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -35,17 +35,14 @@ pub struct LogFilter {
     pub person: String,
 }
 
-/// The organisation's events: those recorded for it, and those without an organisation (sign-in,
-/// password, two-factor) about its workspaces or its people, from when they joined it (what
-/// someone did before, or elsewhere, is not this organisation's to read).
+/// The organisation's events: those that happened in it (recorded for it, or for one of its
+/// workspaces). Events of the account alone (sign-in, password, two-factor) happened in no
+/// organisation and are shown to none: an account may belong to several, and one's
+/// administrators are not the others'.
 const IN_ORGANISATION: &str = "
     (e.organisation_id = $1
-     OR (e.organisation_id IS NULL AND (
-          e.workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = $1)
-          OR EXISTS (SELECT 1 FROM organisation_members om
-                     WHERE om.organisation_id = $1
-                       AND om.user_id IN (e.actor_user_id, e.target_user_id)
-                       AND om.joined_at <= e.occurred_at))))";
+     OR (e.organisation_id IS NULL
+         AND e.workspace_id IN (SELECT id FROM workspaces WHERE organisation_id = $1)))";
 
 const FILTERED: &str = "
     AND ($2 = '' OR e.action = $2)

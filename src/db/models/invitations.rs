@@ -313,6 +313,30 @@ pub fn rescind(conn: &mut PgConnection, id: InvitationId, by: UserId) -> QueryRe
     Ok(updated == 1)
 }
 
+/// Rescinds every open invitation to this address into the organisation's workspaces (its
+/// administrators removed the person: an invitation sent before must not bring them back).
+pub fn rescind_open_in_organisation(
+    conn: &mut PgConnection,
+    org: crate::domain::OrganisationId,
+    email: &str,
+    by: UserId,
+) -> QueryResult<usize> {
+    let in_organisation = workspaces::table
+        .filter(workspaces::organisation_id.eq(org))
+        .select(workspaces::id);
+    diesel::update(
+        invitations::table
+            .filter(invitations::email.eq(email.to_lowercase()))
+            .filter(invitations::workspace_id.eq_any(in_organisation))
+            .filter(open!()),
+    )
+    .set((
+        invitations::rescinded_at.eq(diesel::dsl::now),
+        invitations::rescinded_by.eq(by),
+    ))
+    .execute(conn)
+}
+
 /// Ends the other open invitations to the same address (email or mobile) in the workspace,
 /// once one of them was accepted.
 pub fn supersede_others(

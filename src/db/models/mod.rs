@@ -9,6 +9,7 @@ pub mod invitations;
 pub mod join_links;
 pub mod message_templates;
 pub mod messages;
+pub mod organisation_invitations;
 pub mod organisations;
 pub mod outbox;
 pub mod patients;

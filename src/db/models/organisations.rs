@@ -1,9 +1,13 @@
-//! The `organisations`, `organisation_domains` and `organisation_members` tables.
+//! The `organisations`, `organisation_domains`, `organisation_members` and
+//! `organisation_removals` tables: an organisation, the addresses it admits, its people (a
+//! suspended member keeps their place but reaches nothing of it) and the people it removed.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::schema::{organisation_domains, organisation_members, organisations};
+use crate::db::schema::{
+    organisation_domains, organisation_members, organisation_removals, organisations,
+};
 use crate::domain::{EmailAddress, OrganisationId, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
@@ -129,34 +133,236 @@ pub fn admitting(
     Ok(ids)
 }
 
+/// Adds the person (an administrator, the command line, an invitation they accepted): a mark
+/// of an earlier removal goes. A suspended member stays suspended. 1 when they were not in it.
 pub fn add_member(
     conn: &mut PgConnection,
     org: OrganisationId,
     user: UserId,
 ) -> QueryResult<usize> {
-    diesel::insert_into(organisation_members::table)
+    let added = diesel::insert_into(organisation_members::table)
         .values((
             organisation_members::organisation_id.eq(org),
             organisation_members::user_id.eq(user),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)
+        .execute(conn)?;
+    forget_removal(conn, org, user)?;
+    Ok(added)
 }
 
+/// Takes the person (back) in through an organisation invitation they accepted: a member
+/// again, not suspended, the mark of a removal gone. `true` when anything changed.
+pub fn readmit(conn: &mut PgConnection, org: OrganisationId, user: UserId) -> QueryResult<bool> {
+    let was = standing(conn, org, user)?;
+    diesel::insert_into(organisation_members::table)
+        .values((
+            organisation_members::organisation_id.eq(org),
+            organisation_members::user_id.eq(user),
+        ))
+        .on_conflict((
+            organisation_members::organisation_id,
+            organisation_members::user_id,
+        ))
+        .do_update()
+        .set((
+            organisation_members::suspended_at.eq(None::<DateTime<Utc>>),
+            organisation_members::suspended_by.eq(None::<UserId>),
+        ))
+        .execute(conn)?;
+    forget_removal(conn, org, user)?;
+    Ok(was != Standing::Member)
+}
+
+fn forget_removal(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<usize> {
+    diesel::delete(organisation_removals::table.find((org, user))).execute(conn)
+}
+
+/// A member who may use the organisation (not suspended).
 pub fn is_member(conn: &mut PgConnection, org: OrganisationId, user: UserId) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         organisation_members::table
             .filter(organisation_members::organisation_id.eq(org))
-            .filter(organisation_members::user_id.eq(user)),
+            .filter(organisation_members::user_id.eq(user))
+            .filter(organisation_members::suspended_at.is_null()),
     ))
     .get_result(conn)
 }
 
+/// Where a person stands with an organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// A member who may use it.
+    Member,
+    /// A member it suspended: they reach nothing of it, and cannot lift it themselves.
+    Suspended,
+    /// It removed them: they may come back only through an administrator or an invitation.
+    Removed,
+    /// Not in it (never were, or an administrator's removal was undone by re-adding them).
+    Outside,
+}
+
+impl Standing {
+    /// Suspended or removed: joining by themselves (the Join button, a shareable link, an
+    /// example workspace) is refused.
+    pub fn is_barred(self) -> bool {
+        matches!(self, Standing::Suspended | Standing::Removed)
+    }
+}
+
+/// The person's standing: one query for a member, two for anyone else.
+pub fn standing(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<Standing> {
+    let membership: Option<Option<DateTime<Utc>>> = organisation_members::table
+        .find((org, user))
+        .select(organisation_members::suspended_at)
+        .first(conn)
+        .optional()?;
+    Ok(match membership {
+        Some(None) => Standing::Member,
+        Some(Some(_)) => Standing::Suspended,
+        None => {
+            let removed: bool = diesel::select(diesel::dsl::exists(
+                organisation_removals::table.find((org, user)),
+            ))
+            .get_result(conn)?;
+            if removed {
+                Standing::Removed
+            } else {
+                Standing::Outside
+            }
+        }
+    })
+}
+
+/// Locks the person's membership row (suspension, removal and readmission take turns); `None`
+/// when they are not in the organisation.
+pub fn lock_member(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<Option<Standing>> {
+    let suspended: Option<Option<DateTime<Utc>>> = organisation_members::table
+        .find((org, user))
+        .select(organisation_members::suspended_at)
+        .for_update()
+        .first(conn)
+        .optional()?;
+    Ok(suspended.map(|at| {
+        if at.is_some() {
+            Standing::Suspended
+        } else {
+            Standing::Member
+        }
+    }))
+}
+
+/// Suspends a member; `false` when they already were.
+pub fn suspend(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+    by: UserId,
+) -> QueryResult<bool> {
+    diesel::update(
+        organisation_members::table
+            .find((org, user))
+            .filter(organisation_members::suspended_at.is_null()),
+    )
+    .set((
+        organisation_members::suspended_at.eq(diesel::dsl::now),
+        organisation_members::suspended_by.eq(by),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Lifts a suspension; `false` when there was none.
+pub fn unsuspend(conn: &mut PgConnection, org: OrganisationId, user: UserId) -> QueryResult<bool> {
+    diesel::update(
+        organisation_members::table
+            .find((org, user))
+            .filter(organisation_members::suspended_at.is_not_null()),
+    )
+    .set((
+        organisation_members::suspended_at.eq(None::<DateTime<Utc>>),
+        organisation_members::suspended_by.eq(None::<UserId>),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Ends the membership and marks the removal (so they cannot join again by themselves).
+pub fn remove_member(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+    by: UserId,
+) -> QueryResult<bool> {
+    let removed = diesel::delete(organisation_members::table.find((org, user))).execute(conn)?;
+    diesel::insert_into(organisation_removals::table)
+        .values((
+            organisation_removals::organisation_id.eq(org),
+            organisation_removals::user_id.eq(user),
+            organisation_removals::removed_by.eq(by),
+        ))
+        .on_conflict((
+            organisation_removals::organisation_id,
+            organisation_removals::user_id,
+        ))
+        .do_update()
+        .set((
+            organisation_removals::removed_at.eq(diesel::dsl::now),
+            organisation_removals::removed_by.eq(by),
+        ))
+        .execute(conn)?;
+    Ok(removed == 1)
+}
+
+/// Of `people`, those the organisation has suspended.
+pub fn suspended_among(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    people: &[UserId],
+) -> QueryResult<Vec<UserId>> {
+    organisation_members::table
+        .filter(organisation_members::organisation_id.eq(org))
+        .filter(organisation_members::user_id.eq_any(people))
+        .filter(organisation_members::suspended_at.is_not_null())
+        .select(organisation_members::user_id)
+        .load(conn)
+}
+
+/// The organisations the user may use (suspensions left out), by name.
 pub fn of_user(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<Organisation>> {
     organisations::table
         .inner_join(organisation_members::table)
         .filter(organisation_members::user_id.eq(user))
+        .filter(organisation_members::suspended_at.is_null())
         .select(Organisation::as_select())
         .order(organisations::name)
         .load(conn)
+}
+
+/// The organisations that suspended or removed the user: never offered to join by themselves.
+pub fn barring(conn: &mut PgConnection, user: UserId) -> QueryResult<Vec<OrganisationId>> {
+    let mut ids: Vec<OrganisationId> = organisation_members::table
+        .filter(organisation_members::user_id.eq(user))
+        .filter(organisation_members::suspended_at.is_not_null())
+        .select(organisation_members::organisation_id)
+        .load(conn)?;
+    ids.extend(
+        organisation_removals::table
+            .filter(organisation_removals::user_id.eq(user))
+            .select(organisation_removals::organisation_id)
+            .load::<OrganisationId>(conn)?,
+    );
+    Ok(ids)
 }

@@ -54,12 +54,14 @@ pub fn insert(conn: &mut PgConnection, message: &NewOutboxMessage) -> QueryResul
 }
 
 /// Claims up to `limit` due messages for `lease`: another worker skips them meanwhile, and if
-/// this one crashes they come due again when the lease ends.
+/// this one crashes they come due again when the lease ends (the worker renews it while it
+/// sends, `renew`). The lease is reckoned by the database's clock, as every check of it is.
 pub fn claim_due(
     conn: &mut PgConnection,
     limit: i64,
     lease: Duration,
 ) -> QueryResult<Vec<OutboxMessage>> {
+    let lease_ms = lease.num_milliseconds();
     conn.transaction(|conn| {
         let ids: Vec<i64> = outbox::table
             .filter(outbox::sent_at.is_null())
@@ -80,10 +82,42 @@ pub fn claim_due(
             return Ok(Vec::new());
         }
         diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-            .set(outbox::locked_until.eq(Utc::now() + lease))
+            .set(outbox::locked_until.eq(lease_end(lease_ms)))
             .returning(OutboxMessage::as_returning())
             .get_results(conn)
     })
+}
+
+/// Extends the lease on those of `ids` still claimed and unfinished: a worker that is alive
+/// keeps its batch however long the sending takes.
+pub fn renew(conn: &mut PgConnection, ids: &[i64], lease: Duration) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_null())
+            .filter(outbox::locked_until.is_not_null()),
+    )
+    .set(outbox::locked_until.eq(lease_end(lease.num_milliseconds())))
+    .execute(conn)
+}
+
+/// The database's now plus the lease.
+fn lease_end(
+    lease_ms: i64,
+) -> diesel::dsl::Nullable<
+    diesel::dsl::Add<
+        diesel::dsl::AsExprOf<diesel::dsl::now, diesel::sql_types::Timestamptz>,
+        diesel::dsl::AsExprOf<diesel::data_types::PgInterval, diesel::sql_types::Interval>,
+    >,
+> {
+    use diesel::dsl::IntervalDsl;
+    use diesel::IntoSql;
+    (diesel::dsl::now.into_sql::<diesel::sql_types::Timestamptz>()
+        + lease_ms
+            .milliseconds()
+            .into_sql::<diesel::sql_types::Interval>())
+    .nullable()
 }
 
 pub fn mark_sent(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {

@@ -91,27 +91,37 @@ struct Id {
     id: UserId,
 }
 
-/// Which of `people` have a likely duplicate in the organisation: someone else with the same
-/// first name and surname, or the same email local part, or an email-less profile with the
-/// same names.
+/// `o` and `u` are likely the same person, as the organisation `$1` sees them: the same first
+/// name and surname, or the same local part of two addresses it admits (`sam.jones@nhs.net` and
+/// `sam.jones@elft.nhs.uk`). The one rule for the flags, the suggestions and what may be merged.
+const SAME_PERSON: &str = "(
+    (lower(o.first_name) = lower(u.first_name) AND lower(o.surname) = lower(u.surname))
+    OR (split_part(o.email, '@', 1) = split_part(u.email, '@', 1)
+        AND EXISTS (SELECT 1 FROM organisation_domains d WHERE d.organisation_id = $1
+                    AND (split_part(o.email, '@', 2) = d.domain
+                         OR split_part(o.email, '@', 2) LIKE '%.' || d.domain))
+        AND EXISTS (SELECT 1 FROM organisation_domains d WHERE d.organisation_id = $1
+                    AND (split_part(u.email, '@', 2) = d.domain
+                         OR split_part(u.email, '@', 2) LIKE '%.' || d.domain))))";
+
+/// Which of `people` have a likely duplicate in the organisation: someone else active there
+/// who is likely the same person, or an email-less profile with the same names.
 pub fn with_likely_duplicates(
     conn: &mut PgConnection,
     org: OrganisationId,
     people: &[UserId],
 ) -> QueryResult<Vec<UserId>> {
     let ids: Vec<uuid::Uuid> = people.iter().map(|p| p.0).collect();
-    let found: Vec<Id> = diesel::sql_query(
+    let found: Vec<Id> = diesel::sql_query(format!(
         "SELECT u.id FROM users u WHERE u.id = ANY($2) AND (
            EXISTS (SELECT 1 FROM users o JOIN organisation_members om
                      ON om.user_id = o.id AND om.organisation_id = $1
-                   WHERE o.id <> u.id AND o.deactivated_at IS NULL AND (
-                     (lower(o.first_name) = lower(u.first_name) AND lower(o.surname) = lower(u.surname))
-                     OR split_part(o.email, '@', 1) = split_part(u.email, '@', 1)))
+                   WHERE o.id <> u.id AND o.deactivated_at IS NULL AND {SAME_PERSON})
            OR EXISTS (SELECT 1 FROM roster_profiles p
                       WHERE p.organisation_id = $1 AND p.user_id IS NULL
                         AND lower(p.first_name) = lower(u.first_name)
-                        AND lower(p.surname) = lower(u.surname)))",
-    )
+                        AND lower(p.surname) = lower(u.surname)))"
+    ))
     .bind::<SqlUuid, _>(org)
     .bind::<diesel::sql_types::Array<SqlUuid>, _>(ids)
     .load(conn)?;
@@ -124,19 +134,14 @@ pub fn likely_duplicates_of(
     org: OrganisationId,
     user: &User,
 ) -> QueryResult<Vec<User>> {
-    let ids: Vec<Id> = diesel::sql_query(
-        "SELECT o.id FROM users o JOIN organisation_members om
+    let ids: Vec<Id> = diesel::sql_query(format!(
+        "SELECT o.id FROM users u, users o JOIN organisation_members om
            ON om.user_id = o.id AND om.organisation_id = $1
-         WHERE o.id <> $2 AND o.deactivated_at IS NULL AND (
-           (lower(o.first_name) = lower($3) AND lower(o.surname) = lower($4))
-           OR split_part(o.email, '@', 1) = split_part($5, '@', 1))
-         ORDER BY o.surname, o.first_name LIMIT 20",
-    )
+         WHERE u.id = $2 AND o.id <> u.id AND o.deactivated_at IS NULL AND {SAME_PERSON}
+         ORDER BY o.surname, o.first_name LIMIT 20"
+    ))
     .bind::<SqlUuid, _>(org)
     .bind::<SqlUuid, _>(user.id)
-    .bind::<Text, _>(&user.first_name)
-    .bind::<Text, _>(&user.surname)
-    .bind::<Text, _>(&user.email)
     .load(conn)?;
     let ids: Vec<UserId> = ids.into_iter().map(|i| i.id).collect();
     users::table
@@ -144,6 +149,30 @@ pub fn likely_duplicates_of(
         .order((users::surname, users::first_name))
         .select(User::as_select())
         .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct Flag {
+    #[diesel(sql_type = Bool)]
+    flagged: bool,
+}
+
+/// Whether the server flags these two accounts as likely the same person (the rule above).
+pub fn are_likely_duplicates(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    a: UserId,
+    b: UserId,
+) -> QueryResult<bool> {
+    let flag: Flag = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM users u, users o
+                         WHERE u.id = $2 AND o.id = $3 AND o.id <> u.id AND {SAME_PERSON}) AS flagged"
+    ))
+    .bind::<SqlUuid, _>(org)
+    .bind::<SqlUuid, _>(a)
+    .bind::<SqlUuid, _>(b)
+    .get_result(conn)?;
+    Ok(flag.flagged)
 }
 
 /// Whether the person belongs to any organisation other than `org`.

@@ -339,3 +339,18 @@ pub fn holds_any(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
     ))
     .get_result(conn)
 }
+
+/// Takes away every role the person holds in the organisation (organisation-wide or scoped to
+/// one of its workspaces); how many there were.
+pub fn remove_all_in(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    user: UserId,
+) -> QueryResult<usize> {
+    diesel::delete(
+        role_assignments::table
+            .filter(role_assignments::organisation_id.eq(org))
+            .filter(role_assignments::user_id.eq(user)),
+    )
+    .execute(conn)
+}

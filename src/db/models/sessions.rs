@@ -32,30 +32,46 @@ pub fn load_state(
 ) -> QueryResult<Option<String>> {
     let rows: Vec<LiveState> = crate::db::execute_prepared(
         conn,
-        ("staffroom_session", "text, float8, int4, float8", LOAD),
-        &[
-            crate::db::literal(key_hash),
-            crate::db::literal(idle.num_seconds()),
-            crate::db::literal(ABSOLUTE_LIFETIME_HOURS),
-            crate::db::literal(EXTEND_EVERY_SECONDS),
-        ],
+        ("staffroom_session", LIVE_SESSION_TYPES, LOAD),
+        &live_session_args(key_hash, idle),
     )?;
     Ok(rows.into_iter().next().map(|live| live.state))
 }
 
-/// Prepared once per connection as `staffroom_session(key hash, idle seconds, absolute hours,
-/// extend-every seconds)`.
-const LOAD: &str = "WITH live AS (
-       SELECT key_hash, state, expires_at FROM sessions
-        WHERE key_hash = $1 AND expires_at > now()
-          AND created_at > now() - make_interval(hours => $3)
-     ), extended AS (
-       UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
-         FROM live
-        WHERE sessions.key_hash = live.key_hash
-          AND live.expires_at < now() + make_interval(secs => $2 - $4)
-     )
-     SELECT state FROM live";
+/// The live session `$1` (idle seconds `$2`, absolute hours `$3`), and the statement that moves
+/// its idle expiry on when it is more than `$4` seconds stale; the start of `LOAD` and of
+/// `frame::load_with_session`.
+macro_rules! live_session {
+    () => {
+        "WITH live AS (
+           SELECT key_hash, state, expires_at, user_id FROM sessions
+            WHERE key_hash = $1 AND expires_at > now()
+              AND created_at > now() - make_interval(hours => $3)
+         ), extended AS (
+           UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
+             FROM live
+            WHERE sessions.key_hash = live.key_hash
+              AND live.expires_at < now() + make_interval(secs => $2 - $4)
+         ) "
+    };
+}
+pub(crate) use live_session;
+
+/// The parameter types of `live_session!`.
+pub(crate) const LIVE_SESSION_TYPES: &str = "text, float8, int4, float8";
+
+/// The arguments of `live_session!`, as literals.
+pub(crate) fn live_session_args(key_hash: &str, idle: chrono::Duration) -> Vec<String> {
+    vec![
+        crate::db::literal(key_hash),
+        crate::db::literal(idle.num_seconds()),
+        crate::db::literal(ABSOLUTE_LIFETIME_HOURS),
+        crate::db::literal(EXTEND_EVERY_SECONDS),
+    ]
+}
+
+/// Prepared once per connection as `staffroom_session`.
+const LOAD: &str = concat!(live_session!(), "SELECT state FROM live");
 
 pub fn insert(
     conn: &mut PgConnection,

@@ -1,5 +1,7 @@
 //! The `throttles` table: consecutive failures per key ("account:<email>", "address:<ip>",
-//! "code:<user id>"), kept in PostgreSQL so that the limit holds across servers.
+//! "code:<user id>"), kept in PostgreSQL so that the limit holds across servers. Windowed keys
+//! (what signed-out visitors may cause, `count_in_window`) use the same two columns as the
+//! uses in the current window and when that window began.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -77,4 +79,32 @@ pub fn release(conn: &mut PgConnection, key: &str, previous: DateTime<Utc>) -> Q
 
 pub fn clear(conn: &mut PgConnection, key: &str) -> QueryResult<usize> {
     diesel::delete(throttles::table.find(key)).execute(conn)
+}
+
+/// Counts one more use of `key` in its window and returns the count, this use included: one
+/// statement reads the counter and reserves the use, so parallel requests each get their own
+/// number. A window that began more than `window_seconds` ago starts again at this use.
+pub fn count_in_window(
+    conn: &mut PgConnection,
+    key: &str,
+    window_seconds: i64,
+) -> QueryResult<i32> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        failures: i32,
+    }
+    let count: Count = diesel::sql_query(
+        "INSERT INTO throttles AS t (key, failures, last_failure_at) VALUES ($1, 1, now())
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN t.last_failure_at < now() - make_interval(secs => $2)
+                           THEN 1 ELSE t.failures + 1 END,
+           last_failure_at = CASE WHEN t.last_failure_at < now() - make_interval(secs => $2)
+                                  THEN now() ELSE t.last_failure_at END
+         RETURNING t.failures",
+    )
+    .bind::<diesel::sql_types::Text, _>(key)
+    .bind::<diesel::sql_types::Double, _>(window_seconds as f64)
+    .get_result(conn)?;
+    Ok(count.failures)
 }

@@ -56,6 +56,16 @@ pub fn insert(conn: &mut PgConnection, new: &NewUser) -> QueryResult<User> {
         .get_result(conn)
 }
 
+/// Locks the account's row: changes to one account (its invitations, its deactivation) take
+/// turns.
+pub fn lock(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+}
+
 pub fn find(conn: &mut PgConnection, id: UserId) -> QueryResult<User> {
     users::table.find(id).select(User::as_select()).first(conn)
 }
@@ -94,4 +104,25 @@ pub fn set_password_hash(conn: &mut PgConnection, id: UserId, hash: &str) -> Que
             users::updated_at.eq(diesel::dsl::now),
         ))
         .execute(conn)
+}
+
+/// Gives an account nobody has confirmed new names and a new password (a newer sign-up for its
+/// address); a confirmed account is left alone (`NotFound`).
+pub fn replace_unconfirmed(
+    conn: &mut PgConnection,
+    id: UserId,
+    first_name: &str,
+    surname: &str,
+    hash: &str,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .filter(users::email_verified_at.is_null())
+        .set((
+            users::first_name.eq(first_name),
+            users::surname.eq(surname),
+            users::password_hash.eq(hash),
+            users::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
 }

@@ -337,3 +337,48 @@ pub fn remove_all(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResul
     diesel::delete(workspace_members::table.filter(workspace_members::workspace_id.eq(workspace)))
         .execute(conn)
 }
+
+/// The workspaces of the organisation where the person has a membership (ended guests'
+/// included), in id order: the order a removal locks them in, so two never deadlock.
+pub fn workspaces_in_organisation(
+    conn: &mut PgConnection,
+    org: crate::domain::OrganisationId,
+    user: UserId,
+) -> QueryResult<Vec<WorkspaceId>> {
+    workspace_members::table
+        .inner_join(workspaces::table)
+        .filter(workspace_members::user_id.eq(user))
+        .filter(workspaces::organisation_id.eq(org))
+        .filter(workspaces::archived_at.is_null())
+        .order(workspace_members::workspace_id)
+        .select(workspace_members::workspace_id)
+        .load(conn)
+}
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: UserId,
+}
+
+/// Who takes over when the workspace's only admin leaves the organisation: the approved
+/// member who has been approved longest, still in the organisation, not suspended, active.
+pub fn longest_standing_colleague(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+) -> QueryResult<Option<UserId>> {
+    let found: Option<Found> = diesel::sql_query(
+        "SELECT m.user_id FROM workspace_members m
+           JOIN workspaces w ON w.id = m.workspace_id
+           JOIN users u ON u.id = m.user_id AND u.deactivated_at IS NULL
+           JOIN organisation_members om ON om.organisation_id = w.organisation_id
+                                       AND om.user_id = m.user_id AND om.suspended_at IS NULL
+          WHERE m.workspace_id = $1 AND m.status = 'approved' AND m.role = 'member'
+          ORDER BY m.approved_at NULLS LAST, m.requested_at, m.user_id
+          LIMIT 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(workspace)
+    .get_result(conn)
+    .optional()?;
+    Ok(found.map(|f| f.user_id))
+}

@@ -1,5 +1,5 @@
-//! `GET /organisations/{org_id}/admin/audit?action=&person=&page=`: every event about the
-//! organisation, its workspaces and its people (actor, action, target, workspace, time,
+//! `GET /organisations/{org_id}/admin/audit?action=&person=&page=`: every event that happened
+//! in the organisation and its workspaces (actor, action, target, workspace, time,
 //! address), newest first, filterable; `.../audit.csv` downloads the filtered log. Both say what
 //! happened in words (`AuditAction::words`); the filter keeps the action's code in the query.
 

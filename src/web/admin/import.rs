@@ -44,6 +44,7 @@ impl Tag for RowOutcome {
         match self {
             RowOutcome::Created => "nhsuk-tag--green",
             RowOutcome::AlreadyThere => "nhsuk-tag--grey",
+            RowOutcome::Invited => "nhsuk-tag--blue",
             RowOutcome::Refused => "nhsuk-tag--red",
         }
     }

@@ -1,5 +1,6 @@
 //! `POST .../users/{user_id}/merge` (other = `user:{id}` or `profile:{id}`): merges a likely
-//! duplicate into the account kept. The decision is `services::accounts::merge`.
+//! duplicate into the account kept. Which pairs are likely duplicates, and who may merge them,
+//! the server decides (`services::accounts::merge`): the form only names one.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;

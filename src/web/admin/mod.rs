@@ -1,6 +1,7 @@
 //! Administration ("Manage Users & Roles") for the people holding an organisation-wide role
 //! with the needed permission: the Users page, adding people, their details, roles and account
-//! actions, merging duplicates, the roster import, the organisation's roles and its audit log.
+//! actions, suspending or removing them, merging duplicates, the roster import, the
+//! organisation's roles and its audit log.
 //! Everyone else gets 404, like an organisation that does not exist.
 
 pub mod account_actions;
@@ -10,6 +11,7 @@ pub mod merge;
 pub mod new_user;
 pub mod profile_invite;
 pub mod roles;
+pub mod trust_control;
 pub mod user;
 pub mod user_roles;
 pub mod users;
@@ -79,6 +81,26 @@ pub fn config(cfg: &mut web::ServiceConfig) {
             web::post().to(account_actions::reset_two_factor),
         )
         .route(
+            &format!("{base}/users/{{user_id}}/suspend"),
+            web::get().to(trust_control::suspend_form),
+        )
+        .route(
+            &format!("{base}/users/{{user_id}}/suspend"),
+            web::post().to(trust_control::suspend),
+        )
+        .route(
+            &format!("{base}/users/{{user_id}}/unsuspend"),
+            web::post().to(trust_control::unsuspend),
+        )
+        .route(
+            &format!("{base}/users/{{user_id}}/remove"),
+            web::get().to(trust_control::remove_form),
+        )
+        .route(
+            &format!("{base}/users/{{user_id}}/remove"),
+            web::post().to(trust_control::remove),
+        )
+        .route(
             &format!("{base}/users/{{user_id}}/merge"),
             web::post().to(merge::merge),
         )
@@ -144,10 +166,13 @@ pub fn user_path(org: OrganisationId, user: crate::domain::UserId) -> String {
     format!("/organisations/{org}/admin/users/{user}")
 }
 
-/// A user's status as the Users table shows it, with its tag colour.
-pub fn status_of(user: &User) -> (&'static str, &'static str) {
+/// A user's status as the Users table shows it, with its tag colour; `suspended` by this
+/// organisation.
+pub fn status_of(user: &User, suspended: bool) -> (&'static str, &'static str) {
     if !user.is_active() {
         ("Deactivated", "nhsuk-tag--grey")
+    } else if suspended {
+        ("Suspended", "nhsuk-tag--red")
     } else if !user.is_verified() {
         ("Awaiting confirmation", "nhsuk-tag--yellow")
     } else {

@@ -1,7 +1,8 @@
 //! `GET/POST /organisations/{org_id}/admin/users/new`: "Add new user". Save creates the
 //! account and queues a 24-hour email in which the person confirms the address and chooses a
-//! password, then opens the Roles tab. "Medical secretary" can only be set here. An address
-//! that already has an account refers to it instead of creating another.
+//! password, then opens the Roles tab. "Medical secretary" can only be set here. An address of
+//! someone already in the organisation refers to them; an address with an account outside it
+//! is sent an invitation to join, and the administrator is told only that.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -11,7 +12,8 @@ use super::{user_path, AdminNav};
 use crate::auth::permissions;
 use crate::domain::{DomainError, EmailAddress, OrganisationId, PersonName};
 use crate::error::AppResult;
-use crate::services::accounts::{self, Account, Newcomer};
+use crate::services::accounts::{self, Added, Newcomer};
+use crate::services::organisation_invitations;
 use crate::services::{Actor, Decision};
 use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
@@ -119,10 +121,11 @@ pub async fn create(
     render(&signed, org_id, errors, form).await
 }
 
-/// To the new account's Roles tab, or to the existing account's page.
-fn added(signed: &Signed, org_id: OrganisationId, account: Account) -> AppResult<HttpResponse> {
-    match account {
-        Account::Created(created) => signed.done(
+/// To the new account's Roles tab, to the page of the person already there, or (an account
+/// outside the organisation, invited) back to the Users page saying only that it was sent.
+fn added(signed: &Signed, org_id: OrganisationId, added: Added) -> AppResult<HttpResponse> {
+    match added {
+        Added::Created(created) => signed.done(
             &format!(
                 "Account created for {}. We have emailed {} a link, valid for 24 hours, to confirm the address and choose a password.",
                 created.full_name(),
@@ -130,21 +133,20 @@ fn added(signed: &Signed, org_id: OrganisationId, account: Account) -> AppResult
             ),
             &format!("{}/roles", user_path(org_id, created.id)),
         ),
-        Account::Existing { user, joined } => signed.done(
-            &if joined {
-                format!(
-                    "{} already has an account, {}: it is now in this organisation.",
-                    user.email,
-                    user.full_name()
-                )
-            } else {
-                format!(
-                    "{} already has an account in this organisation: {}.",
-                    user.email,
-                    user.full_name()
-                )
-            },
+        Added::AlreadyMember(user) => signed.done(
+            &format!(
+                "{} already has an account in this organisation: {}.",
+                user.email,
+                user.full_name()
+            ),
             &user_path(org_id, user.id),
+        ),
+        Added::Invited { email } => signed.done(
+            &format!(
+                "{} They appear here once they accept it.",
+                organisation_invitations::sent_to(&email)
+            ),
+            &format!("/organisations/{org_id}/admin/users"),
         ),
     }
 }

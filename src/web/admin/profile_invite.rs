@@ -2,7 +2,8 @@
 //! profile that has no email address into a workspace first asks for their address and
 //! records it: the profile becomes an account (no password yet, confirmed by the invitation
 //! link when they create their sign-in) and the invitation is sent to that address. An address
-//! that already has an account links the profile to it instead.
+//! of someone in the organisation links the profile to them instead; one with an account
+//! outside it is invited to join the organisation (the profile becomes theirs when they accept).
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -119,7 +120,10 @@ pub async fn invite(
             .await?;
         match decision {
             Decision::Done(recorded) => {
-                let to = super::user_path(org_id, recorded.account);
+                let to = match recorded.account {
+                    Some(account) => super::user_path(org_id, account),
+                    None => format!("/organisations/{org_id}/admin/users"),
+                };
                 return signed.done(&recorded.message, &to);
             }
             Decision::Refused(reason) => {

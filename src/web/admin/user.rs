@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use super::{status_of, user_path, AdminNav};
 use crate::auth::permissions;
+use crate::db::models::organisations::{self, Standing};
 use crate::db::models::roles::{self, Role};
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::User;
@@ -61,6 +62,10 @@ pub struct UserView {
     /// Holds "manage roles": may add, edit and delete assignments.
     pub may_assign: bool,
     pub is_self: bool,
+    /// Suspended by this organisation.
+    pub suspended: bool,
+    /// Also belongs to another organisation: the account itself is not this one's to change.
+    pub shared: bool,
     pub duplicates: Vec<User>,
     pub profiles: Vec<RosterProfile>,
 }
@@ -93,7 +98,8 @@ impl UserView {
             .order(workspaces::name)
             .select((workspaces::id, workspaces::name))
             .load(conn)?;
-        let (status, status_tag) = status_of(&person);
+        let suspended = organisations::standing(conn, org.id, person.id)? == Standing::Suspended;
+        let (status, status_tag) = status_of(&person, suspended);
         Ok(Self {
             enrolled: totp::is_enrolled(conn, person.id)?,
             grade: roster_profiles::of_user(conn, org.id, person.id)?
@@ -107,6 +113,8 @@ impl UserView {
                 &person.surname,
             )?,
             is_self: person.id == admin.id,
+            suspended,
+            shared: people::in_other_organisations(conn, org.id, person.id)?,
             nav,
             status,
             status_tag,

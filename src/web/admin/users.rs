@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{status_of, AdminNav};
 use crate::auth::permissions;
+use crate::db::models::organisations;
 use crate::db::models::people::{self, PAGE_SIZE};
 use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
@@ -71,10 +72,11 @@ fn load(
     let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
     let role_names = roles::names_for(conn, org.id, &ids)?;
     let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
+    let suspended = organisations::suspended_among(conn, org.id, &ids)?;
     let rows = found
         .into_iter()
         .map(|u| {
-            let (status, status_tag) = status_of(&u);
+            let (status, status_tag) = status_of(&u, suspended.contains(&u.id));
             PersonRow {
                 roles: role_names
                     .iter()

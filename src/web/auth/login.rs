@@ -91,9 +91,13 @@ pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<H
             StatusCode::FORBIDDEN,
             "Your account has been deactivated. Contact your trust administrator".into(),
         ),
-        Attempt::Passed(Entry::Unconfirmed) => (
+        Attempt::Passed(Entry::Unconfirmed { link_sent: true }) => (
             StatusCode::FORBIDDEN,
             "Confirm your email address before you sign in. We have sent you a new link".into(),
+        ),
+        Attempt::Passed(Entry::Unconfirmed { link_sent: false }) => (
+            StatusCode::FORBIDDEN,
+            "Confirm your email address before you sign in. We sent you links recently: use the newest one, or try again in an hour".into(),
         ),
     };
     let mut errors = FormErrors::default();

@@ -64,26 +64,30 @@ pub async fn send_reset_link(
     visitor: Visitor,
     form: web::Form<ForgotForm>,
 ) -> AppResult<HttpResponse> {
-    let email = match EmailAddress::parse(&form.email) {
-        Ok(email) => email,
-        Err(why) => {
-            let mut errors = FormErrors::default();
-            errors.add("email", why.0);
-            return crate::web::render_with(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &ForgotPage {
-                    layout: Layout::anonymous(&visitor.session)?,
-                    errors,
-                    email: form.into_inner().email,
-                },
-            );
+    let form = form.into_inner();
+    let (status, error) = match EmailAddress::parse(&form.email) {
+        Ok(email) => {
+            let base_url = visitor.base_url();
+            let refused = visitor
+                .change(move |conn, actor| passwords::request_reset(conn, actor, &base_url, &email))
+                .await?;
+            match refused {
+                None => return Ok(crate::web::see_other("/password/forgot/check-email")),
+                Some(why) => (StatusCode::TOO_MANY_REQUESTS, why),
+            }
         }
+        Err(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.0),
     };
-    let base_url = visitor.base_url();
-    visitor
-        .change(move |conn, actor| passwords::request_reset(conn, actor, &base_url, &email))
-        .await?;
-    Ok(crate::web::see_other("/password/forgot/check-email"))
+    let mut errors = FormErrors::default();
+    errors.add("email", error);
+    crate::web::render_with(
+        status,
+        &ForgotPage {
+            layout: Layout::anonymous(&visitor.session)?,
+            errors,
+            email: form.email,
+        },
+    )
 }
 
 pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> {

@@ -7,11 +7,12 @@ use actix_web::{web, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::TypedSession;
+use crate::auth::{throttle, TypedSession};
 use crate::db::models::invitations::Invitation;
 use crate::db::models::workspaces;
 use crate::domain::{EmailAddress, EmailDomains, Password, PersonName};
 use crate::error::AppResult;
+use crate::services::sign_in::address;
 use crate::services::sign_up::{self, NewAccount};
 use crate::services::Decision;
 use crate::web::forms::FormErrors;
@@ -130,18 +131,24 @@ pub async fn sign_up(visitor: Visitor, form: web::Form<SignupForm>) -> AppResult
         return invited::answer(&visitor, form, true).await;
     }
     let mut errors = FormErrors::default();
+    let mut status = StatusCode::UNPROCESSABLE_ENTITY;
     if let Some(account) = form.parse(&mut errors) {
-        let base_url = visitor.base_url();
-        let decision = visitor
-            .decide(move |conn, actor| sign_up::sign_up(conn, actor, &base_url, &account))
-            .await?;
-        match decision {
-            Decision::Done(()) => return Ok(crate::web::see_other("/signup/check-email")),
-            Decision::Refused(reason) => errors.add("email", reason),
+        if let Some(refusal) = counted(&visitor).await? {
+            errors.add("email", refusal);
+            status = StatusCode::TOO_MANY_REQUESTS;
+        } else {
+            let base_url = visitor.base_url();
+            let decision = visitor
+                .decide(move |conn, actor| sign_up::sign_up(conn, actor, &base_url, &account))
+                .await?;
+            match decision {
+                Decision::Done(()) => return Ok(crate::web::see_other("/signup/check-email")),
+                Decision::Refused(reason) => errors.add("email", reason),
+            }
         }
     }
     crate::web::render_with(
-        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
         &SignupPage {
             layout: Layout::anonymous(&visitor.session)?,
             errors,
@@ -150,6 +157,15 @@ pub async fn sign_up(visitor: Visitor, form: web::Form<SignupForm>) -> AppResult
             email_fixed: false,
         },
     )
+}
+
+/// Counts the sign-up against the visitor's network, committed before anything is hashed (so
+/// that a whole NAT's sign-ups do not queue behind one hash on the counter's row); what to tell
+/// them when their network made too many this hour.
+async fn counted(visitor: &Visitor) -> AppResult<Option<String>> {
+    visitor
+        .change(|conn, actor| throttle::visit(conn, throttle::Visit::SignUp, address(actor)))
+        .await
 }
 
 pub async fn check_email_page(session: TypedSession) -> AppResult<HttpResponse> {
@@ -180,7 +196,13 @@ mod invited {
         };
         let form = form.answering(&invitation);
         let mut errors = FormErrors::default();
-        let parsed = sent.then(|| form.parse(&mut errors)).flatten();
+        let mut parsed = sent.then(|| form.parse(&mut errors)).flatten();
+        if parsed.is_some() {
+            if let Some(refusal) = counted(visitor).await? {
+                errors.add("email", refusal);
+                parsed = None;
+            }
+        }
         if let Some(account) = parsed {
             let (base_url, answered) = (visitor.base_url(), invitation.clone());
             let decision = visitor

@@ -1,6 +1,8 @@
 //! `/verify/{token}`: GET shows a page with a button (mail scanners follow links and must not
-//! use them up); POST confirms the address (`services::sign_up::confirm_address`). Where the
-//! account has no password yet (created by an administrator) the same page asks for one.
+//! use them up); POST confirms the address (`services::sign_up::confirm_address`). The page
+//! always asks for the password (field `password`): the one chosen at sign-up or a new one, or
+//! a first one where an administrator made the account. Whoever holds the mailbox sets it, so
+//! a stranger who signed up first with this address never keeps a way in.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -27,7 +29,8 @@ struct VerifyPage {
     layout: Layout,
     errors: FormErrors,
     email: String,
-    needs_password: bool,
+    /// Signed up with a password already (the hint says it may be typed again).
+    has_password: bool,
 }
 
 impl OwnerPage for VerifyPage {
@@ -37,7 +40,7 @@ impl OwnerPage for VerifyPage {
         Self {
             layout,
             errors,
-            needs_password: owner.password_hash.is_none(),
+            has_password: owner.password_hash.is_some(),
             email: owner.email,
         }
     }

@@ -374,9 +374,12 @@ pub async fn ask_again(
     })
     .await?;
     match asked {
-        ByLink::Answered(()) => {
-            session
-                .set_flash("We have asked the workspace's admins to send you a new invitation.")?;
+        ByLink::Answered(refused) => {
+            session.set_flash(
+                refused.as_deref().unwrap_or(
+                    "We have asked the workspace's admins to send you a new invitation.",
+                ),
+            )?;
             Ok(crate::web::see_other(&format!("/invitations/{token}")))
         }
         ByLink::Dead(dead) => render_dead(Layout::anonymous(&session)?, &token, &dead),

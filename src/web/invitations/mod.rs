@@ -1,12 +1,14 @@
 //! Invitations: inviting colleagues and guests into a workspace, the emailed link (accept,
-//! decline, ask for a new one), invitations shown inside the app, resend and rescind, and the
-//! shareable workspace link. The decisions are in `services::invitations` and
+//! decline, ask for a new one), invitations shown inside the app, resend and rescind, the
+//! shareable workspace link, and the invitation to join an organisation sent to existing
+//! accounts. The decisions are in `services::invitations` and
 //! `services::join_links`.
 
 pub mod in_app;
 pub mod invite;
 pub mod landing;
 pub mod listing;
+pub mod organisation;
 pub mod share_link;
 
 use actix_web::{web, HttpResponse};
@@ -65,6 +67,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
     .route(
         "/workspaces/{id}/link/disable",
         web::post().to(share_link::disable),
+    )
+    .route(
+        "/organisation-invitations/{token}",
+        web::get().to(organisation::landing_page),
+    )
+    .route(
+        "/organisation-invitations/{token}/accept",
+        web::post().to(organisation::accept),
     )
     .route("/join/{token}", web::get().to(share_link::join_page))
     .route("/join/{token}", web::post().to(share_link::join));

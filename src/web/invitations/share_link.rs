@@ -256,6 +256,11 @@ fn refuse(layout: Layout, why: Unusable) -> AppResult<HttpResponse> {
             "This link is for members of the organisation",
             format!("Only people with an email address {organisation} admits can join through this link. Ask the workspace's admins to invite you as a guest."),
         ),
+        Unusable::Barred(organisation) => (
+            StatusCode::FORBIDDEN,
+            "You cannot join through this link",
+            format!("{organisation}'s administrators have suspended or ended your access. Only they can let you back in: contact them."),
+        ),
     };
     crate::web::render_with(
         status,

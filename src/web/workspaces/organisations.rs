@@ -1,5 +1,5 @@
 //! `GET /organisations`: the organisations you belong to and those whose email domains admit
-//! you; `POST /organisations/{org_id}/join` joins one.
+//! you (not one that suspended or removed you); `POST /organisations/{org_id}/join` joins one.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -28,10 +28,12 @@ pub async fn organisations_page(signed: Signed) -> AppResult<HttpResponse> {
                 Ok(email) => organisations::admitting(conn, &email)?,
                 Err(_) => Vec::new(),
             };
+            // An organisation that suspended or removed them is not theirs to join again.
+            let barring = organisations::barring(conn, user.id)?;
             let mut joinable = Vec::new();
             for id in admitting
                 .into_iter()
-                .filter(|id| !mine.iter().any(|o| o.id == *id))
+                .filter(|id| !mine.iter().any(|o| o.id == *id) && !barring.contains(id))
             {
                 joinable.push(organisations::find(conn, id)?);
             }
