@@ -439,3 +439,129 @@ async fn a_trust_administrator_adds_a_medical_secretary_with_a_scoped_role() {
 async fn adding_a_user_with_a_scoped_role_works_without_javascript() {
     trust_administrator_journey(Script::Off).await;
 }
+
+// ---------------------------------------------------------------- reflow and the confirmation page
+
+/// The pages with tables, as a phone shows them (320 CSS px) and as a 1280-pixel screen at
+/// 200% zoom does (640 CSS px): nothing scrolls sideways, and axe finds no serious or critical
+/// violation at either width (every `visit` is checked).
+#[actix_web::test]
+async fn the_pages_with_tables_reflow_at_320_px_and_at_200_percent_zoom() {
+    journey(Script::On, move |app, windows| async move {
+        let org = app.nhs_org();
+        let amy_person = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+        let ws = crate::workspaces::create_workspace(&amy_person, org, "Maternity - Ward 2 (St Mary's Hospital)").await;
+        let dave = app.person(org, "dave.patel-longname@nhs.net", "Dave", "Patel-Fitzwilliam").await;
+        crate::workspaces::join_approved(&amy_person, &dave, &ws).await;
+        let kim = app.person(org, "kim.lee@nhs.net", "Kim", "Lee").await;
+        kim.browser
+            .post(
+                &format!("/workspaces/{ws}/join"),
+                &[("message", "New registrar on the ward from Monday; please let me in")],
+            )
+            .await;
+        amy_person
+            .browser
+            .post(
+                &format!("/workspaces/{ws}/invitations"),
+                &[("emails", "a.very.long.address.for.a.colleague@nhs.net\nsam.jones@nhs.net"), ("role", "member")],
+            )
+            .await;
+        let patient = crate::conversations::add_patient(&app, &amy_person, &ws, "943 476 5919", "Alexandra", false).await;
+        amy_person
+            .browser
+            .post(
+                &format!("/workspaces/{ws}/messages"),
+                &[("patient_id", patient.as_str()), ("channel", "sms"), ("body", "Your appointment on Ward 2 is on Tuesday at 10:30; please bring your medication list.")],
+            )
+            .await;
+        let tara_account = trust_administrator(&app, org).await;
+
+        let amy = windows.open(&app.base_url, "Amy", Script::On).await;
+        amy.visit("/login").await;
+        sign_in(&amy, &amy_person.user).await;
+        let tara = windows.open(&app.base_url, "Tara", Script::On).await;
+        tara.visit("/login").await;
+        sign_in(&tara, &tara_account).await;
+
+        let amy_pages = [
+            format!("/workspaces/{ws}/settings/users"),
+            format!("/workspaces/{ws}/conversations"),
+            format!("/workspaces/{ws}/patients"),
+            format!("/organisations/{org}/workspaces"),
+        ];
+        let tara_pages = [
+            format!("/organisations/{org}/admin/users"),
+            format!("/organisations/{org}/admin/audit"),
+            format!("/organisations/{org}/admin/import"),
+        ];
+        for width in [320, 640] {
+            for (window, pages) in [(&amy, &amy_pages[..]), (&tara, &tara_pages[..])] {
+                window.at_width(width).await;
+                for page in pages {
+                    window.visit(page).await;
+                    window.has_no_sideways_scroll().await;
+                }
+            }
+        }
+        amy.at_width(320).await;
+        amy.visit(&amy_pages[0]).await;
+        amy.screenshot_at("users-phone", 320).await;
+    })
+    .await;
+}
+
+async fn remove_a_member_through_the_confirmation_page(script: Script) {
+    journey(script, move |app, windows| async move {
+        let org = app.nhs_org();
+        let amy_person = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+        let ws = crate::workspaces::create_workspace(&amy_person, org, "Ward 2 Nurses").await;
+        let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+        crate::workspaces::join_approved(&amy_person, &dave, &ws).await;
+
+        let amy = windows.open(&app.base_url, "Amy", script).await;
+        amy.visit("/login").await;
+        sign_in(&amy, &amy_person.user).await;
+        amy.visit(&format!("/workspaces/{ws}/settings/users")).await;
+        // The only admin is not offered Leave: the reason is shown instead.
+        amy.expand("Actions for Amy Okonkwo").await;
+        amy.sees("You are the only admin").await;
+
+        amy.expand("Actions for Dave Patel").await;
+        amy.follow("Remove Dave Patel from workspace").await;
+        assert_eq!(amy.heading().await, "Remove Dave Patel from Ward 2 Nurses?");
+        amy.sees("They are emailed that they were removed").await;
+        // Going back changes nothing.
+        amy.follow("No, go back").await;
+        assert!(amy
+            .text_of("#workspace-members")
+            .await
+            .contains("Dave Patel"));
+
+        amy.expand("Actions for Dave Patel").await;
+        amy.follow("Remove Dave Patel from workspace").await;
+        amy.press("Remove Dave Patel").await;
+        assert_eq!(amy.heading().await, "Users");
+        assert!(!amy
+            .text_of("#workspace-members")
+            .await
+            .contains("Dave Patel"));
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM workspace_members WHERE workspace_id = '{ws}'"
+            )),
+            1
+        );
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn an_admin_removes_a_member_after_the_are_you_sure_page() {
+    remove_a_member_through_the_confirmation_page(Script::On).await;
+}
+
+#[actix_web::test]
+async fn removing_a_member_through_the_confirmation_page_works_without_javascript() {
+    remove_a_member_through_the_confirmation_page(Script::Off).await;
+}

@@ -540,6 +540,74 @@ impl Window {
         std::fs::rename(&partial, dir.join(format!("{name}.png"))).unwrap();
     }
 
+    /// Makes the page `css_px` CSS pixels wide (the window is resized; the page's own width,
+    /// `innerWidth`, is checked). 320 is WCAG 1.4.10's phone; 640 is what a 1280-pixel screen
+    /// shows at 200% zoom (zooming divides the CSS pixels, which is all a layout sees).
+    pub async fn at_width(&self, css_px: u32) {
+        self.client.set_window_size(css_px, 900).await.unwrap();
+        let inner = self
+            .client
+            .execute("return window.innerWidth;", vec![])
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap();
+        assert_eq!(
+            inner,
+            u64::from(css_px),
+            "{}: the page is {inner} px wide",
+            self.who
+        );
+    }
+
+    /// Asserts nothing makes the page scroll sideways (WCAG 1.4.10 Reflow), naming the widest
+    /// elements when something does.
+    pub async fn has_no_sideways_scroll(&self) {
+        let found = self
+            .client
+            .execute(
+                "const d = document.documentElement; \
+                 const wide = [...document.querySelectorAll('body *')] \
+                   .filter(e => e.getBoundingClientRect().right > d.clientWidth + 1) \
+                   .slice(0, 5).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)); \
+                 return [d.scrollWidth, d.clientWidth, wide.join('; ')];",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let (scroll, client) = (found[0].as_u64().unwrap(), found[1].as_u64().unwrap());
+        assert!(
+            scroll <= client,
+            "{}: {} scrolls sideways at {client} px ({scroll} px wide): {}",
+            self.who,
+            self.client.current_url().await.unwrap(),
+            found[2]
+        );
+    }
+
+    /// A screenshot as the page looks `css_px` wide (a phone), in docs/screenshots/.
+    pub async fn screenshot_at(&self, name: &str, css_px: u32) {
+        let height = self
+            .client
+            .execute(
+                "return Math.ceil(document.body.getBoundingClientRect().bottom + window.scrollY);",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap_or(900)
+            .clamp(400, 6000) as u32;
+        self.client.set_window_size(css_px, height).await.unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        let partial = dir.join(format!(".{name}.{}.png", std::process::id()));
+        std::fs::write(&partial, png).unwrap();
+        std::fs::rename(&partial, dir.join(format!("{name}.png"))).unwrap();
+        self.client.set_window_size(css_px, 900).await.unwrap();
+    }
+
     /// Whether this window runs page scripts (a page with an inline script says so).
     pub async fn runs_scripts(&self) -> bool {
         self.client

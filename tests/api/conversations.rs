@@ -20,7 +20,7 @@ fn list(ws: &str) -> String {
 
 /// Adds a patient (to the workspace's list, or with `personal` to the person's own) and
 /// returns their id.
-async fn add_patient(
+pub(crate) async fn add_patient(
     app: &TestApp,
     person: &Person,
     ws: &str,
