@@ -1,5 +1,5 @@
-//! Builds the application: state, session middleware, security headers, CSRF check, routes,
-//! the listener (port 0 in tests) and the mail worker.
+//! Builds the application: state, session middleware, security headers, the input check
+//! (`web::input`), CSRF check, routes, the listener (port 0 in tests) and the mail worker.
 
 use std::net::TcpListener;
 
