@@ -36,10 +36,9 @@ impl From<DieselError> for AppError {
         match err {
             DieselError::NotFound => AppError::NotFound,
             ref e if crate::db::is_disconnect(e) => AppError::Unavailable(err.into()),
-            // What the request sent, not the server, is at fault: say so rather than 500.
-            DieselError::DatabaseError(Kind::CheckViolation, _) => {
-                AppError::BadRequest(CANNOT_STORE)
-            }
+            // What the request sent, not the server, is at fault: say so rather than 500. (A
+            // check violation is not among them: the domain types keep every value inside its
+            // column's checks, so one is the server's own rule broken.)
             DieselError::DatabaseError(_, ref info) if is_input_fault(info.message()) => {
                 AppError::BadRequest(CANNOT_STORE)
             }
@@ -151,7 +150,7 @@ mod tests {
         }
         assert!(matches!(
             mapped(Kind::CheckViolation, "new row violates check constraint"),
-            AppError::BadRequest(_)
+            AppError::Unexpected(_)
         ));
         for kind in [
             Kind::UniqueViolation,
