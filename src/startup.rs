@@ -1,5 +1,5 @@
-//! Builds the application: state, session middleware, security headers, CSRF check, routes,
-//! the listener (port 0 in tests) and the mail worker.
+//! Builds the application: state, session middleware, security headers, the input check
+//! (`web::input`), CSRF check, routes, the listener (port 0 in tests) and the mail worker.
 
 use std::net::TcpListener;
 
@@ -48,12 +48,23 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::auth::csrf::require_token))
+                .wrap(from_fn(crate::web::input::require_text))
                 .wrap(session_middleware(store.clone(), key.clone(), secure))
                 .wrap(from_fn(crate::web::context::hold_connection))
                 .wrap(from_fn(crate::web::security_headers::add))
                 .wrap(from_fn(crate::telemetry::log_request))
                 .app_data(state.clone())
-                .app_data(web::FormConfig::default().limit(256 * 1024))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(crate::auth::csrf::MAX_FORM_BYTES)
+                        .error_handler(crate::web::input::unreadable_form),
+                )
+                .app_data(
+                    web::QueryConfig::default().error_handler(crate::web::input::unreadable_query),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(crate::web::input::unreadable_path),
+                )
                 .configure(crate::web::config)
                 .default_service(web::to(|| async {
                     Err::<actix_web::HttpResponse, _>(AppError::NotFound)

@@ -13,6 +13,7 @@ pub mod name;
 pub mod next_path;
 pub mod nhs_number;
 pub mod password;
+pub mod text;
 pub mod token;
 pub mod workspace_name;
 
@@ -27,6 +28,7 @@ pub use name::PersonName;
 pub use next_path::NextPath;
 pub use nhs_number::NhsNumber;
 pub use password::Password;
+pub use text::{Text, TextRules};
 pub use token::{Token, TokenPurpose};
 pub use workspace_name::WorkspaceName;
 

@@ -39,6 +39,13 @@ impl Password {
                 "Password must be {MAX_LENGTH} characters or fewer"
             )));
         }
+        // A password is typed at a keyboard: a control character was pasted by mistake, and
+        // would not be typed the same way at the next sign-in.
+        if raw.chars().any(char::is_control) {
+            return Err(DomainError::new(
+                "Password must not include hidden control characters. Type it rather than pasting it",
+            ));
+        }
         if is_common(raw) {
             return Err(DomainError::new(
                 "This password is too common and easy to guess. Try a few unrelated words together",
@@ -130,6 +137,13 @@ mod tests {
         assert!(Password::parse("abcde", &[]).is_err());
         assert!(Password::parse(&"x".repeat(129), &[]).is_err());
         assert!(Password::parse("violet tram ankle", &[]).is_ok());
+    }
+
+    #[test]
+    fn a_password_with_a_control_character_is_refused() {
+        assert!(Password::parse("violet tram\0ankle", &[]).is_err());
+        assert!(Password::parse("violet tram\u{1b}ankle", &[]).is_err());
+        assert!(Password::parse("violet träm änkle", &[]).is_ok());
     }
 
     #[test]

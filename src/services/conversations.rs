@@ -11,7 +11,9 @@ use crate::db::models::messages::{self, NewMessage};
 use crate::db::models::patients::{self, Patient};
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
-use crate::domain::{Channel, ConversationId, PatientId, TemplateId, UserId, WorkspaceId};
+use crate::domain::{
+    Channel, ConversationId, PatientId, TemplateId, Text, TextRules, UserId, WorkspaceId,
+};
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages::PatientMessage};
 
@@ -19,6 +21,8 @@ use crate::mail::{self, messages::PatientMessage};
 pub const SMS_MAX: usize = 612;
 /// An email's message, before the signature.
 pub const EMAIL_MAX: usize = 5000;
+/// What a message's text may hold (its length depends on the channel: see `problems`).
+const BODY: TextRules = TextRules::lines("The message", usize::MAX);
 
 /// Why an assignment was refused (also for an assignee that is not a user id at all).
 pub const NOT_ASSIGNABLE: &str = "Choose someone who is an approved member of this workspace";
@@ -116,7 +120,9 @@ fn problems(
         problems.push(("channel", problem.to_string()));
     }
     let length = message.body.chars().count();
-    if message.body.trim().is_empty() {
+    if let Err(refused) = Text::parse(&message.body, BODY) {
+        problems.push(("body", refused.0));
+    } else if message.body.trim().is_empty() {
         problems.push(("body", "Enter a message, or choose a template".to_string()));
     } else if channel == Some(Channel::Sms) {
         let signed = length + 1 + message.signature().chars().count();

@@ -13,10 +13,14 @@ use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{
-    AuditAction, MemberAction, MembershipStatus, UserId, WorkspaceId, WorkspaceRole,
+    AuditAction, MemberAction, MembershipStatus, Text, TextRules, UserId, WorkspaceId,
+    WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
+
+/// What someone asking to join may say to the admins.
+pub const JOIN_MESSAGE: TextRules = TextRules::lines("Your message", 500);
 
 /// The actor asks to join: a pending membership, the admins emailed. Asking again (already
 /// pending or a member) changes nothing. Never refused: a workspace they may not ask to join
@@ -26,27 +30,27 @@ pub fn request_to_join(
     base_url: &str,
     actor: &Actor,
     id: WorkspaceId,
-    message: &str,
+    message: &Text,
 ) -> AppResult<Workspace> {
     let user = actor.user()?;
     // Under the lock a concurrent last leave cannot archive the workspace mid-request.
     workspaces::lock(conn, id)?;
     let ws = permissions::request_to_join(conn, user, id)?.workspace;
-    let message: String = message.trim().chars().take(500).collect();
+    let message = message.as_str();
     if workspace_members::insert(
         conn,
         ws.id,
         user.id,
         MembershipStatus::Pending,
         WorkspaceRole::Member,
-        &message,
+        message,
         None,
     )?
     .is_none()
     {
         return Ok(ws);
     }
-    tell_admins_of_request(conn, base_url, &ws, user, &message)?;
+    tell_admins_of_request(conn, base_url, &ws, user, message)?;
     audit::record(
         conn,
         &actor

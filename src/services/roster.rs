@@ -19,13 +19,15 @@ use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::{self, User};
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{
-    AuditAction, EmailAddress, Invitee, OrganisationId, PersonName, UserId, WorkspaceId,
-    WorkspaceRole,
+    AuditAction, EmailAddress, Invitee, OrganisationId, PersonName, Text, TextRules, UserId,
+    WorkspaceId, WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 
 /// A roster larger than this is split by the trust before import.
 pub const MAX_ROWS: usize = 5000;
+/// What a row's grade may be.
+const GRADE: TextRules = TextRules::line("The grade", 100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowOutcome {
@@ -279,9 +281,11 @@ fn import_row(
         Ok(n) => n,
         Err(e) => return refuse(imported_message(&e.0)),
     };
-    if grade.chars().count() > 100 || grade.chars().any(char::is_control) {
-        return refuse("The grade must be 100 characters or fewer".into());
-    }
+    let grade = match Text::parse(grade, GRADE) {
+        Ok(grade) => grade,
+        Err(e) => return refuse(e.0),
+    };
+    let grade = grade.as_str();
     let by = actor.user.map(|u| u.id);
     if email.is_empty() {
         // A profile that cannot sign in yet, until it is merged into an account.

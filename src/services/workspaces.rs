@@ -11,16 +11,19 @@ use crate::db::models::specialties;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, NewWorkspace, Workspace};
 use crate::domain::{
-    AuditAction, InvitePolicy, MembershipStatus, OrganisationId, WorkspaceId, WorkspaceName,
-    WorkspaceRole,
+    AuditAction, InvitePolicy, MembershipStatus, OrganisationId, Text, TextRules, WorkspaceId,
+    WorkspaceName, WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
+
+/// What a workspace's description may be.
+pub const DESCRIPTION: TextRules = TextRules::lines("The description", 1_000);
 
 /// A new workspace as parsed from the form.
 pub struct NewDetails {
     pub name: WorkspaceName,
     pub specialty: String,
-    pub description: String,
+    pub description: Text,
 }
 
 /// Creates a workspace in the organisation with the actor as its approved admin. Refused
@@ -51,7 +54,7 @@ pub fn create(
         &org,
         &details.name,
         &details.specialty,
-        &details.description,
+        details.description.as_str(),
     )? {
         Some(workspace) => Ok(Decision::Done(workspace)),
         None => Ok(Decision::Refused(FieldError::new(
@@ -152,7 +155,7 @@ fn insert_with_admin(
 /// The settings as parsed from the form.
 pub struct Settings {
     pub name: WorkspaceName,
-    pub description: String,
+    pub description: Text,
     pub invite_policy: InvitePolicy,
     pub guests_allowed: bool,
 }
@@ -174,7 +177,7 @@ pub fn update_settings(
     }
     let changes = workspaces::SettingsChanges {
         name: settings.name.as_str(),
-        description: &settings.description,
+        description: settings.description.as_str(),
         invite_policy: settings.invite_policy,
         guests_allowed: settings.guests_allowed,
     };

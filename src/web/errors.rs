@@ -23,6 +23,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -52,6 +53,10 @@ impl ResponseError for AppError {
                 "For your security the form could not be sent. Go back, reload the page and try again.".into(),
             ),
             AppError::BadRequest(why) => ("Check what you entered", (*why).to_string()),
+            AppError::TooLarge => (
+                "What you sent is too large",
+                "Forms here take up to 256 KB, and uploaded files up to 2 MB. Go back and send less at a time.".into(),
+            ),
             AppError::Conflict(cause) => {
                 tracing::info!(error = %cause, "a change lost a race with another");
                 (

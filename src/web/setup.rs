@@ -7,7 +7,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::db::PgPool;
-use crate::domain::{EmailDomains, TokenPurpose};
+use crate::domain::{EmailDomains, Text, TextRules, TokenPurpose};
 use crate::error::AppResult;
 use crate::services::links::{self, Link};
 use crate::services::setup::{self, FirstRun};
@@ -29,6 +29,8 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 pub fn issue_link_if_empty(pool: &PgPool, base_url: &str) -> anyhow::Result<Option<String>> {
     Ok(setup::issue_link_if_empty(&mut *pool.get()?, base_url)?)
 }
+
+const ORGANISATION_NAME: TextRules = TextRules::line("The organisation's name", 200);
 
 #[derive(Deserialize)]
 #[serde(default)]
@@ -56,10 +58,14 @@ impl Default for SetupForm {
 
 impl SetupForm {
     fn parse(&self, errors: &mut FormErrors) -> Option<FirstRun> {
-        let organisation = self.organisation_name.trim().to_string();
-        if organisation.is_empty() {
-            errors.add("organisation_name", "Enter the organisation's name");
-        }
+        let organisation = errors.check(
+            "organisation_name",
+            Text::required(
+                &self.organisation_name,
+                ORGANISATION_NAME,
+                "Enter the organisation's name",
+            ),
+        );
         let domains = errors.check("domains", EmailDomains::parse(&self.domains));
         let typed = [
             &*self.first_name,
@@ -69,7 +75,7 @@ impl SetupForm {
         ];
         let administrator = parse_account(errors, typed, domains.as_ref());
         Some(FirstRun {
-            organisation,
+            organisation: organisation?.into_string(),
             domains: domains?,
             administrator: administrator?,
         })

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use super::{csv_field, AdminNav};
 use crate::auth::permissions;
 use crate::db::models::audit_log::{self, LogFilter, LogLine};
-use crate::domain::{AuditAction, OrganisationId};
+use crate::domain::{AuditAction, DomainError, OrganisationId, Text, TextRules};
 use crate::error::AppResult;
 use crate::web::context::Signed;
+use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
 const PAGE_SIZE: i64 = 50;
@@ -28,13 +29,17 @@ pub struct AuditQuery {
     page: Option<i64>,
 }
 
+/// Whom the log may be searched for.
+const PERSON: TextRules = TextRules::line("The person", 200);
+
 impl AuditQuery {
-    /// An action the log does not know is no filter at all.
-    fn filter(&self) -> LogFilter {
-        LogFilter {
+    /// An action the log does not know is no filter at all; a person who cannot be anyone's
+    /// name (a control character in it) is refused, and matches nothing.
+    fn filter(&self) -> Result<LogFilter, DomainError> {
+        Ok(LogFilter {
             action: AuditAction::parse(self.action.trim()).ok(),
-            person: self.person.trim().chars().take(200).collect(),
-        }
+            person: Text::parse(&self.person, PERSON)?.into_string(),
+        })
     }
 }
 
@@ -57,6 +62,7 @@ fn href(filter: &LogFilter, org: OrganisationId, path: &str, page: Option<i64>) 
 struct AuditPage {
     layout: Layout,
     nav: AdminNav,
+    errors: FormErrors,
     lines: Vec<LogLine>,
     /// The actions the log holds, by their words.
     actions: Vec<AuditAction>,
@@ -75,15 +81,19 @@ pub async fn audit_page(
 ) -> AppResult<HttpResponse> {
     let org_id = org_id.into_inner();
     let page = query.page.unwrap_or(1).clamp(1, 100_000);
-    let filter = query.filter();
-    let wanted = filter.clone();
+    let mut errors = FormErrors::default();
+    let wanted = errors.check("person", query.filter());
+    let filter = wanted.clone().unwrap_or_default();
     let found = signed
         .page(move |conn, frame| {
             let org = permissions::view_audit(conn, &frame.user, org_id)?;
             let nav = AdminNav::load(conn, &org, &frame.user, "audit")?;
             // One more than a page says whether there is a next one.
             let offset = (page - 1) * PAGE_SIZE;
-            let lines = audit_log::lines(conn, org.id, &wanted, PAGE_SIZE + 1, offset)?;
+            let lines = match &wanted {
+                Some(wanted) => audit_log::lines(conn, org.id, wanted, PAGE_SIZE + 1, offset)?,
+                None => Vec::new(),
+            };
             Ok((nav, lines, audit_log::actions(conn, org.id)?))
         })
         .await?;
@@ -91,18 +101,22 @@ pub async fn audit_page(
     let more = lines.len() as i64 > PAGE_SIZE;
     lines.truncate(PAGE_SIZE as usize);
     actions.sort_by_key(|a| a.words());
-    crate::web::render(&AuditPage {
-        layout: found.layout,
-        nav,
-        lines,
-        actions,
-        previous_href: (page > 1).then(|| href(&filter, org_id, "audit", Some(page - 1))),
-        next_href: more.then(|| href(&filter, org_id, "audit", Some(page + 1))),
-        csv_href: href(&filter, org_id, "audit.csv", None),
-        action: filter.action,
-        person: query.into_inner().person,
-        page,
-    })
+    crate::web::render_with(
+        errors.status(),
+        &AuditPage {
+            layout: found.layout,
+            nav,
+            errors,
+            lines,
+            actions,
+            previous_href: (page > 1).then(|| href(&filter, org_id, "audit", Some(page - 1))),
+            next_href: more.then(|| href(&filter, org_id, "audit", Some(page + 1))),
+            csv_href: href(&filter, org_id, "audit.csv", None),
+            action: filter.action,
+            person: query.into_inner().person,
+            page,
+        },
+    )
 }
 
 pub async fn audit_csv(
@@ -110,11 +124,14 @@ pub async fn audit_csv(
     org_id: web::Path<OrganisationId>,
     query: web::Query<AuditQuery>,
 ) -> AppResult<HttpResponse> {
-    let (org_id, filter) = (org_id.into_inner(), query.filter());
+    let (org_id, filter) = (org_id.into_inner(), query.filter().ok());
     let lines = signed
         .read(move |conn, user| {
             let org = permissions::view_audit(conn, user, org_id)?;
-            Ok(audit_log::lines(conn, org.id, &filter, CSV_ROWS, 0)?)
+            Ok(match &filter {
+                Some(filter) => audit_log::lines(conn, org.id, filter, CSV_ROWS, 0)?,
+                None => Vec::new(),
+            })
         })
         .await?;
     let mut csv = String::from("time,actor,action,target,workspace,address,detail\r\n");

@@ -158,7 +158,7 @@ pub async fn import(
     signed
         .read(move |conn, user| permissions::import_users(conn, user, org_id).map(drop))
         .await?;
-    // The CSRF middleware checked the token in the query string: it does not read uploads.
+    // The CSRF middleware has checked the upload's `csrf_token` part already.
     let mut errors = FormErrors::default();
     let Some(upload) = parse(read_upload(payload).await, &mut errors) else {
         return render(&signed, org_id, errors, Shown::default()).await;

@@ -10,13 +10,15 @@ use super::AdminNav;
 use crate::auth::permissions;
 use crate::db::models::roles::{self, Permissions, Role};
 use crate::db::models::users::User;
-use crate::domain::OrganisationId;
+use crate::domain::{OrganisationId, Text, TextRules};
 use crate::error::{AppError, AppResult};
 use crate::services::roles::{self as role_service, NewRole};
 use crate::services::{Actor, Decision};
 use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
+
+const ROLE_NAME: TextRules = TextRules::line("The name", 100);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -152,14 +154,12 @@ pub async fn roles_page(
 impl RoleForm {
     /// The name's own rules; its uniqueness in the organisation is the service's.
     fn parse(&self, errors: &mut FormErrors) -> Option<NewRole> {
-        let name = self.name.trim();
-        if name.is_empty() {
-            errors.add("name", "Enter a name for the role");
-        } else if name.chars().count() > 100 || name.chars().any(char::is_control) {
-            errors.add("name", "The name must be 100 characters or fewer");
-        }
-        errors.is_empty().then(|| NewRole {
-            name: name.to_string(),
+        let name = errors.check(
+            "name",
+            Text::required(&self.name, ROLE_NAME, "Enter a name for the role"),
+        )?;
+        Some(NewRole {
+            name: name.into_string(),
             permissions: self.permissions(),
         })
     }

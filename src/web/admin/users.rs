@@ -13,10 +13,14 @@ use crate::db::models::people::{self, PAGE_SIZE};
 use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::User;
-use crate::domain::{OrganisationId, UserId};
+use crate::domain::{OrganisationId, Text, TextRules, UserId};
 use crate::error::AppResult;
 use crate::web::context::Signed;
+use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
+
+/// What may be searched for.
+const SEARCH: TextRules = TextRules::line("The search", 200);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -42,6 +46,8 @@ pub struct PersonRow {
 struct UsersPage {
     layout: Layout,
     nav: AdminNav,
+    errors: FormErrors,
+    /// The search as typed.
     q: String,
     rows: Vec<PersonRow>,
     profiles: Vec<RosterProfile>,
@@ -58,16 +64,20 @@ fn page_href(org: OrganisationId, q: &str, page: i64) -> String {
     format!("/organisations/{org}/admin/users?{query}")
 }
 
-/// The nav, one page of people matching `search`, the email-less profiles, and the total.
+/// The nav, one page of people matching `search`, the email-less profiles, and the total;
+/// nobody for a search that was refused (`None`).
 fn load(
     conn: &mut diesel::PgConnection,
     user: &User,
     org_id: OrganisationId,
-    search: &str,
+    search: Option<&str>,
     page: i64,
 ) -> AppResult<(AdminNav, Vec<PersonRow>, Vec<RosterProfile>, i64)> {
     let org = permissions::administer_users(conn, user, org_id)?;
     let nav = AdminNav::load(conn, &org, user, "users")?;
+    let Some(search) = search else {
+        return Ok((nav, Vec::new(), Vec::new(), 0));
+    };
     let (found, total) = people::search(conn, org.id, search, page)?;
     let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
     let role_names = roles::names_for(conn, org.id, &ids)?;
@@ -107,24 +117,33 @@ pub async fn users_page(
     query: web::Query<UsersQuery>,
 ) -> AppResult<HttpResponse> {
     let org_id = org_id.into_inner();
-    let q: String = query.q.trim().chars().take(200).collect();
+    let mut errors = FormErrors::default();
+    let search = errors.check("q", Text::parse(&query.q, SEARCH));
     let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
-    let search = q.clone();
+    let searched = search.clone();
     let found = signed
-        .page(move |conn, frame| load(conn, &frame.user, org_id, &search, page))
+        .page(move |conn, frame| {
+            let search = searched.as_ref().map(Text::as_str);
+            load(conn, &frame.user, org_id, search, page)
+        })
         .await?;
     let (nav, rows, profiles, total) = found.data;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    crate::web::render(&UsersPage {
-        layout: found.layout,
-        previous_href: (page > 1).then(|| page_href(org_id, &q, page - 1)),
-        next_href: (page < pages).then(|| page_href(org_id, &q, page + 1)),
-        nav,
-        q,
-        rows,
-        profiles,
-        total,
-        page,
-        pages,
-    })
+    let q = search.map_or_else(|| query.into_inner().q, Text::into_string);
+    crate::web::render_with(
+        errors.status(),
+        &UsersPage {
+            layout: found.layout,
+            previous_href: (page > 1).then(|| page_href(org_id, &q, page - 1)),
+            next_href: (page < pages).then(|| page_href(org_id, &q, page + 1)),
+            nav,
+            errors,
+            q,
+            rows,
+            profiles,
+            total,
+            page,
+            pages,
+        },
+    )
 }

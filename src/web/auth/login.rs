@@ -8,12 +8,15 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::auth::TypedSession;
-use crate::domain::NextPath;
+use crate::domain::{NextPath, Text, TextRules};
 use crate::error::AppResult;
 use crate::services::sign_in::{self, Attempt, Credentials, Entry};
 use crate::web::forms::FormErrors;
 use crate::web::guards::Visitor;
 use crate::web::layout::Layout;
+
+/// The address as typed: whether it is anyone's is the service's question.
+const TYPED_EMAIL: TextRules = TextRules::line("Your email address", 254);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -61,10 +64,17 @@ pub async fn login_form(
 }
 
 pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<HttpResponse> {
-    let form = form.into_inner();
+    let mut form = form.into_inner();
+    // An address with a control character in it is nobody's: refused as typed, before any
+    // lookup or throttle (it could not even be a throttle's key).
+    if let Err(refused) = Text::parse(&form.email, TYPED_EMAIL) {
+        let mut errors = FormErrors::default();
+        errors.add("email", refused.0);
+        return render(&visitor, StatusCode::UNPROCESSABLE_ENTITY, errors, form);
+    }
     let credentials = Credentials {
         email: form.email.clone(),
-        password: SecretString::from(form.password),
+        password: SecretString::from(std::mem::take(&mut form.password)),
     };
     let base_url = visitor.base_url();
     let attempt = visitor
@@ -102,13 +112,23 @@ pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<H
     };
     let mut errors = FormErrors::default();
     errors.add("email", message);
+    render(&visitor, status, errors, form)
+}
+
+/// The form again, with the address as typed (never the password).
+fn render(
+    visitor: &Visitor,
+    status: StatusCode,
+    errors: FormErrors,
+    form: LoginForm,
+) -> AppResult<HttpResponse> {
     crate::web::render_with(
         status,
         &LoginPage {
             layout: Layout::anonymous(&visitor.session)?,
             errors,
-            email: form.email,
             next: on_site(&form.next),
+            email: form.email,
         },
     )
 }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::auth::permissions;
 use crate::db::models::message_templates::{self, MessageTemplate};
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{TemplateId, WorkspaceId};
+use crate::domain::{TemplateId, Text, TextRules, WorkspaceId};
 use crate::error::AppResult;
 // A template is as long as an email may be; a text message is shorter still when sent.
 use crate::services::conversations::EMAIL_MAX;
@@ -18,6 +18,9 @@ use crate::services::{self, Actor, Decision};
 use crate::web::context::Signed;
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
+
+const NAME: TextRules = TextRules::line("The name", 100);
+const BODY: TextRules = TextRules::lines("The message", EMAIL_MAX);
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
@@ -31,23 +34,17 @@ pub struct TemplateForm {
 impl TemplateForm {
     /// The form's own rules; who may share is the service's.
     fn parse(&self, errors: &mut FormErrors) -> Option<NewTemplate> {
-        let (name, body) = (self.name.trim().to_string(), self.body.trim().to_string());
-        if name.is_empty() {
-            errors.add("name", "Enter a name for the template");
-        } else if name.chars().count() > 100 {
-            errors.add("name", "The name must be 100 characters or fewer");
-        }
-        if body.is_empty() {
-            errors.add("body", "Enter the message");
-        } else if body.chars().count() > EMAIL_MAX {
-            errors.add(
-                "body",
-                format!("The message must be {EMAIL_MAX} characters or fewer"),
-            );
-        }
-        errors.is_empty().then(|| NewTemplate {
-            name,
-            body,
+        let name = errors.check(
+            "name",
+            Text::required(&self.name, NAME, "Enter a name for the template"),
+        );
+        let body = errors.check(
+            "body",
+            Text::required(&self.body, BODY, "Enter the message"),
+        );
+        Some(NewTemplate {
+            name: name?.into_string(),
+            body: body?.into_string(),
             shared: self.shared == "on",
         })
     }

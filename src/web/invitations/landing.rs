@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use diesel::PgConnection;
 
-use super::{link_holder, sign_in_first, signed_layout};
+use super::{link_holder, link_path, sign_in_first, signed_layout};
 use crate::auth::TypedSession;
 use crate::db::models::invitations::{self as invitation_rows, Invitation, Status};
 use crate::db::models::organisations;
@@ -257,7 +257,7 @@ pub async fn landing_page(
 pub async fn accept(signed: Option<Signed>, token: web::Path<String>) -> AppResult<HttpResponse> {
     let token = token.into_inner();
     let Some(signed) = signed else {
-        return Ok(sign_in_first(&format!("/invitations/{token}")));
+        return Ok(sign_in_first(&link_path("/invitations", &token)));
     };
     let (hash, ip, base_url) = (sha256_hex(&token), signed.ip.clone(), signed.base_url());
     let decision = signed
@@ -380,7 +380,7 @@ pub async fn ask_again(
                     "We have asked the workspace's admins to send you a new invitation.",
                 ),
             )?;
-            Ok(crate::web::see_other(&format!("/invitations/{token}")))
+            Ok(crate::web::see_other(&link_path("/invitations", &token)))
         }
         ByLink::Dead(dead) => render_dead(Layout::anonymous(&session)?, &token, &dead),
     }

@@ -81,8 +81,14 @@ pub fn config(cfg: &mut web::ServiceConfig) {
 }
 
 /// The links never sign anyone in: sign in (or create the account) first, then come back.
+/// To sign in, then back to `path` (built from encoded parts).
 fn sign_in_first(path: &str) -> HttpResponse {
-    crate::web::see_other(&format!("/login?next={path}"))
+    crate::web::see_other(&crate::web::sign_in_then(path))
+}
+
+/// The path of a link that carries `token`, encoded as the one segment it is.
+fn link_path(prefix: &str, token: &str) -> String {
+    format!("{prefix}/{}", crate::web::encode_part(token))
 }
 
 /// Someone holding a link, as the audit knows them: by their address only.

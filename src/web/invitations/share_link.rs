@@ -11,7 +11,7 @@ use askama::Template;
 use chrono::{NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 
-use super::{sign_in_first, signed_layout};
+use super::{link_path, sign_in_first, signed_layout};
 use crate::db::models::join_links::{Dead, JoinLink, LinkSettings};
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
@@ -278,7 +278,7 @@ pub async fn join_page(
 ) -> AppResult<HttpResponse> {
     let token = token.into_inner();
     let Some(signed) = signed else {
-        return Ok(sign_in_first(&format!("/join/{token}")));
+        return Ok(sign_in_first(&link_path("/join", &token)));
     };
     let (hash, ip) = (sha256_hex(&token), signed.ip.clone());
     let page = signed
@@ -316,7 +316,7 @@ pub async fn join_page(
 pub async fn join(signed: Option<Signed>, token: web::Path<String>) -> AppResult<HttpResponse> {
     let token = token.into_inner();
     let Some(signed) = signed else {
-        return Ok(sign_in_first(&format!("/join/{token}")));
+        return Ok(sign_in_first(&link_path("/join", &token)));
     };
     let (hash, ip, base_url) = (sha256_hex(&token), signed.ip.clone(), signed.base_url());
     let joining = signed

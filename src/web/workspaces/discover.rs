@@ -14,11 +14,11 @@ use crate::db::models::specialties::{self, Specialty};
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces;
-use crate::domain::{OrganisationId, WorkspaceId, WorkspaceName};
+use crate::domain::{DomainError, OrganisationId, Text, WorkspaceId, WorkspaceName};
 use crate::error::{AppError, AppResult};
 use crate::services::workspaces::{self as workspace_service, NewDetails};
 use crate::services::{Actor, Decision};
-use crate::web::context::Signed;
+use crate::web::context::{Page, Signed};
 use crate::web::forms::FormErrors;
 use crate::web::layout::Layout;
 
@@ -59,6 +59,18 @@ struct DiscoverPage {
     administers: bool,
     errors: FormErrors,
     form: CreateForm,
+    /// A request to join that was refused: the workspace and the message as typed.
+    joining: Option<(WorkspaceId, String)>,
+}
+
+impl DiscoverPage {
+    /// The message typed for this row's request, when it was refused.
+    fn typed_for(&self, row: &Row) -> Option<&str> {
+        self.joining
+            .as_ref()
+            .filter(|(id, _)| *id == row.id)
+            .map(|(_, message)| message.as_str())
+    }
 }
 
 struct Discovery {
@@ -119,6 +131,36 @@ async fn render(
     let page = signed
         .page(move |conn, frame| discover(conn, &frame.user, org))
         .await?;
+    present(page, errors, form, None)
+}
+
+/// The page again after a request to join workspace `id` was refused, with the reason beside
+/// the message and the message as typed.
+pub async fn join_refused(
+    signed: &Signed,
+    id: WorkspaceId,
+    typed: String,
+    refused: DomainError,
+) -> AppResult<HttpResponse> {
+    let page = signed
+        .page(move |conn, frame| {
+            let org = permissions::request_to_join(conn, &frame.user, id)?
+                .workspace
+                .organisation_id;
+            discover(conn, &frame.user, org)
+        })
+        .await?;
+    let mut errors = FormErrors::default();
+    errors.add("message", refused.0);
+    present(page, errors, CreateForm::default(), Some((id, typed)))
+}
+
+fn present(
+    page: Page<Discovery>,
+    errors: FormErrors,
+    form: CreateForm,
+    joining: Option<(WorkspaceId, String)>,
+) -> AppResult<HttpResponse> {
     let d = page.data;
     crate::web::render_with(
         errors.status(),
@@ -132,6 +174,7 @@ async fn render(
             administers: d.administers,
             errors,
             form,
+            joining,
         },
     )
 }
@@ -156,16 +199,14 @@ impl CreateForm {
         if self.specialty.trim().is_empty() {
             errors.add("specialty", "Select the workspace's specialty");
         }
-        if self.description.chars().count() > 1000 {
-            errors.add(
-                "description",
-                "The description must be 1,000 characters or fewer",
-            );
-        }
+        let description = errors.check(
+            "description",
+            Text::parse(&self.description, workspace_service::DESCRIPTION),
+        );
         Some(NewDetails {
             name: name?,
             specialty: self.specialty.clone(),
-            description: self.description.trim().to_string(),
+            description: description?,
         })
         .filter(|_| errors.is_empty())
     }

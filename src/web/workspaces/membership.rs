@@ -4,8 +4,9 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use super::discover;
 use super::settings::users_page_with_error;
-use crate::domain::WorkspaceId;
+use crate::domain::{Text, WorkspaceId};
 use crate::error::AppResult;
 use crate::services::{membership, Actor, Decision};
 use crate::web::context::Signed;
@@ -21,7 +22,11 @@ pub async fn request_to_join(
     id: web::Path<WorkspaceId>,
     form: web::Form<JoinForm>,
 ) -> AppResult<HttpResponse> {
-    let (id, message) = (id.into_inner(), form.into_inner().message);
+    let (id, typed) = (id.into_inner(), form.into_inner().message);
+    let message = match Text::parse(&typed, membership::JOIN_MESSAGE) {
+        Ok(message) => message,
+        Err(refused) => return discover::join_refused(&signed, id, typed, refused).await,
+    };
     let (base_url, ip) = (signed.base_url(), signed.ip.clone());
     let workspace = signed
         .change(move |conn, user| {

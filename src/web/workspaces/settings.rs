@@ -15,7 +15,7 @@ use crate::db::models::specialties;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{InvitePolicy, UserId, WorkspaceId, WorkspaceName, WorkspaceRole};
+use crate::domain::{InvitePolicy, Text, UserId, WorkspaceId, WorkspaceName, WorkspaceRole};
 use crate::error::{AppError, AppResult};
 use crate::services::{workspaces, Actor, Decision};
 use crate::web::context::Signed;
@@ -282,15 +282,13 @@ impl SettingsForm {
         let invite_policy = InvitePolicy::parse(&self.invite_policy)
             .map_err(|_| errors.add("invite_policy", "Choose who may invite people"))
             .ok();
-        if self.description.chars().count() > 1000 {
-            errors.add(
-                "description",
-                "The description must be 1,000 characters or fewer",
-            );
-        }
+        let description = errors.check(
+            "description",
+            Text::parse(&self.description, workspaces::DESCRIPTION),
+        );
         Some(workspaces::Settings {
             name: name?,
-            description: self.description.trim().to_string(),
+            description: description?,
             invite_policy: invite_policy?,
             guests_allowed: self.guests_allowed == "yes",
         })
