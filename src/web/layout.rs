@@ -287,18 +287,19 @@ fn sections(nav: &Navigation, path: &str) -> Option<Sections> {
     // The longest matching prefix wins: /settings/users is Users, not Settings.
     let current = links
         .iter()
-        .filter(|(_, href, _)| {
-            path == href
+        .map(|(_, href, _)| href)
+        .filter(|href| {
+            path == href.as_str()
                 || path.starts_with(&format!("{href}/"))
                 || path.starts_with(&format!("{href}."))
         })
-        .map(|(_, href, _)| href.len())
-        .max();
+        .max_by_key(|href| href.len())
+        .cloned();
     let links = links
         .into_iter()
         .map(|(label, href, _)| SectionLink {
             label,
-            current: Some(href.len()) == current,
+            current: current.as_ref() == Some(&href),
             href,
         })
         .collect();
