@@ -473,11 +473,15 @@ async fn world(app: &TestApp) -> World {
         "/invitations/",
     );
 
+    // Post/Redirect/Get: the settings page shows the link.
+    tara.browser
+        .post(&format!("/workspaces/{ws}/link/enable"), &[])
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings#share-link"));
     let link = tara
         .browser
-        .post(&format!("/workspaces/{ws}/link/enable"), &[])
+        .get(&format!("/workspaces/{ws}/settings"))
         .await;
-    assert_eq!(link.status, 200, "{}", link.body);
     let join_token = link
         .element_text("share-link-href")
         .rsplit('/')

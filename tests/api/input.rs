@@ -234,9 +234,13 @@ async fn a_link_with_a_nul_token_answers_with_an_encoded_location_never_a_500() 
     let org = app.nhs_org();
     let tara = app.trust_admin(org, "tara@nhs.net").await;
     let ws = create_workspace(&tara, org, "Ward 2").await;
+    tara.browser
+        .post(&format!("/workspaces/{ws}/link/enable"), &[])
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings#share-link"));
     let link = tara
         .browser
-        .post(&format!("/workspaces/{ws}/link/enable"), &[])
+        .get(&format!("/workspaces/{ws}/settings"))
         .await;
     let link = link.element_text("share-link-href");
     let token = link.rsplit('/').next().unwrap().to_string();

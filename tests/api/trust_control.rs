@@ -74,14 +74,18 @@ fn give_role(app: &TestApp, org: OrganisationId, person: UserId, name: &str, per
 
 /// The shareable link of `ws`, turned on by its admin.
 async fn share_link(admin: &Person, ws: &str) -> String {
-    let made = admin
+    admin
         .browser
         .post(
             &format!("/workspaces/{ws}/link/enable"),
             &[("approve_on_join", "yes")],
         )
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings#share-link"));
+    let made = admin
+        .browser
+        .get(&format!("/workspaces/{ws}/settings"))
         .await;
-    assert_eq!(made.status, 200, "{}", made.body);
     made.element_text("share-link-href")
 }
 
