@@ -277,3 +277,70 @@ async fn an_unknown_member_action_in_the_path_is_not_found() {
         .await;
     assert_eq!(page.status, 404);
 }
+
+/// Frames are kept in memory and read again only when their version moves: a change written
+/// by anyone (here straight into the database, as another server would) shows on the very
+/// next page, and so does a membership that ends with nothing written.
+#[actix_web::test]
+async fn a_kept_frame_never_outlives_a_change_or_an_ending_membership() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app
+        .person(org, "amy.okonkwo@nhs.net", "Amy", "Okonkwo")
+        .await;
+    assert!(!amy
+        .browser
+        .get("/")
+        .await
+        .body
+        .contains("Ward 7 Night Team"));
+
+    let workspace = uuid::Uuid::new_v4();
+    app.sql(&format!(
+        "INSERT INTO workspaces (id, organisation_id, name, specialty_code, created_by)
+         VALUES ('{workspace}', '{org}', 'Ward 7 Night Team', '950', '{amy}')",
+        amy = amy.user.id
+    ));
+    app.sql(&format!(
+        "INSERT INTO workspace_members (workspace_id, user_id, status, role, approved_at)
+         VALUES ('{workspace}', '{}', 'approved', 'member', now())",
+        amy.user.id
+    ));
+    assert!(
+        amy.browser
+            .get("/")
+            .await
+            .body
+            .contains("Ward 7 Night Team"),
+        "a new membership is in the switcher at once"
+    );
+
+    app.sql(&format!(
+        "UPDATE workspaces SET name = 'Ward 7 Day Team' WHERE id = '{workspace}'"
+    ));
+    let home = amy.browser.get("/").await.body;
+    assert!(home.contains("Ward 7 Day Team") && !home.contains("Ward 7 Night Team"));
+
+    // A guest's end date: the frame is read again when it passes, with nothing written then.
+    app.sql(&format!(
+        "UPDATE workspace_members SET ends_at = now() + interval '2 seconds'
+          WHERE workspace_id = '{workspace}'"
+    ));
+    assert!(amy.browser.get("/").await.body.contains("Ward 7 Day Team"));
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(
+        !amy.browser.get("/").await.body.contains("Ward 7 Day Team"),
+        "an ended membership leaves the switcher when it ends"
+    );
+
+    app.sql(&format!(
+        "UPDATE users SET deactivated_at = now() WHERE id = '{}'",
+        amy.user.id
+    ));
+    let page = amy.browser.get("/").await;
+    assert_eq!(
+        page.status, 303,
+        "a deactivated account is signed out at once"
+    );
+    assert!(page.location.unwrap_or_default().starts_with("/login"));
+}
