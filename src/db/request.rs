@@ -1,7 +1,8 @@
 //! The connection a page's request holds: checked out once, when the session is loaded, and
 //! used by everything else the request reads or writes, then returned when the response is
-//! ready. With it, the session, the user and the page's frame are read in one statement
-//! (`frame::load_with_session`) before the page's own queries, all on one connection.
+//! ready. The session store reads the session with the version of its user's frame
+//! (`frame::session_with_version`), takes the frame from its cache or reads it, and leaves
+//! both here for `Signed::page`: the page's own queries follow on the same connection.
 //!
 //! The slot is a task-local set around the request by the web layer (`scope`), only for
 //! requests that render pages (GETs); elsewhere every helper checks out a connection as usual.

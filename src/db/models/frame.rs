@@ -3,10 +3,17 @@
 //! invitations waiting for them, and the organisation they administer.
 //!
 //! These are the rules of `workspace_members::of_user`, `pending_for_admin`,
-//! `invitations::open_for_email_with_inviter` and the Administration link, written as subqueries of one SELECT so that a page costs one round trip before its own queries.
+//! `invitations::open_for_email_with_inviter` and the Administration link, written as
+//! subqueries of one SELECT so that a frame costs one round trip.
 //! A change to one of those rules changes this text too (the tests of the switcher, the
 //! prompt and the Administration link cover both). Nothing of an organisation that suspended
 //! the user appears (tests/api/trust_control.rs).
+//!
+//! Frames are kept in memory (`Cache`) by user and version: the triggers of
+//! `migrations/2026-12-01-000001_frame_versions` bump a user's version in the transaction of
+//! every change to what their frame shows. A query here that reads a new table or column needs
+//! its trigger there too (`request_path::a_kept_frame_never_outlives_a_change...` tests the
+//! mechanism).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
