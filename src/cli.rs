@@ -120,7 +120,8 @@ impl Database {
         })
     }
 
-    pub fn migrate(&self) -> anyhow::Result<()> {
+    /// Applies the pending migrations (one process at a time); how many it applied.
+    pub fn migrate(&self) -> Result<usize, db::migrations::MigrationError> {
         db::run_migrations(&self.url)
     }
 

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Whether /dev/mailbox exists (never with an SMTP server).
     pub dev_mailbox: bool,
     pub log_format: LogFormat,
+    /// `STAFFROOM_SHUTDOWN_TIMEOUT`: after SIGTERM, how long requests in flight (and the mail
+    /// being sent) have to finish before the server stops anyway.
+    pub shutdown_timeout: Duration,
 }
 
 /// `STAFFROOM_LOG_FORMAT`: readable lines, or one JSON object per line for a log collector.
@@ -96,6 +99,7 @@ impl Settings {
             trusted_proxies,
             dev_mailbox,
             log_format: var("STAFFROOM_LOG_FORMAT").map_or(Ok(LogFormat::Text), |v| v.parse())?,
+            shutdown_timeout: shutdown_timeout(var("STAFFROOM_SHUTDOWN_TIMEOUT").as_deref())?,
         })
     }
 
@@ -144,6 +148,19 @@ fn dev_mailbox(setting: Option<&str>, smtp: bool, bind: &str) -> anyhow::Result<
         }
         Some("on") => Ok(true),
         Some(other) => anyhow::bail!("STAFFROOM_DEV_MAILBOX must be on or off, not {other:?}"),
+    }
+}
+
+/// `STAFFROOM_SHUTDOWN_TIMEOUT`: whole seconds, 0 to 3600; unset means 30.
+fn shutdown_timeout(setting: Option<&str>) -> anyhow::Result<Duration> {
+    let Some(text) = setting else {
+        return Ok(Duration::from_secs(30));
+    };
+    match text.trim().parse::<u64>() {
+        Ok(seconds) if seconds <= 3600 => Ok(Duration::from_secs(seconds)),
+        _ => anyhow::bail!(
+            "STAFFROOM_SHUTDOWN_TIMEOUT must be a whole number of seconds from 0 to 3600, not {text:?}"
+        ),
     }
 }
 
@@ -203,6 +220,19 @@ mod tests {
     fn a_short_key_is_refused() {
         assert!(decode_key(&hex::encode([1u8; 32])).is_err());
         assert_eq!(decode_key(&hex::encode([1u8; 64])).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn the_shutdown_timeout_is_whole_seconds_with_a_default_of_thirty() {
+        assert_eq!(shutdown_timeout(None).unwrap(), Duration::from_secs(30));
+        assert_eq!(
+            shutdown_timeout(Some(" 5 ")).unwrap(),
+            Duration::from_secs(5)
+        );
+        assert_eq!(shutdown_timeout(Some("0")).unwrap(), Duration::ZERO);
+        for bad in ["-1", "2.5", "30s", "3601"] {
+            assert!(shutdown_timeout(Some(bad)).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::db::models::sessions;
 use crate::db::PgPool;
 use crate::error::AppResult;
 use crate::services::{guests, invitations, Actor};
+use crate::shutdown::Stop;
 
 /// How often the steps run.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -24,11 +25,15 @@ pub struct Round {
     pub guests_ended: usize,
 }
 
-/// Runs until the task is dropped.
-pub async fn run(pool: PgPool, base_url: String) {
+/// Runs until `stop`; a round already begun finishes first (each step is its own
+/// transaction, so a round cut off by the process ending leaves nothing half done either).
+pub async fn run(pool: PgPool, base_url: String, mut stop: Stop) {
     let mut interval = tokio::time::interval(EVERY);
     loop {
-        interval.tick().await;
+        tokio::select! {
+            _ = interval.tick() => {}
+            _ = stop.stopped() => break,
+        }
         let (pool, base_url) = (pool.clone(), base_url.clone());
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Round> {
             Ok(run_once(&mut *pool.get()?, &base_url)?)
@@ -41,6 +46,7 @@ pub async fn run(pool: PgPool, base_url: String) {
             Err(e) => tracing::warn!(error = %e, "housekeeping task failed"),
         }
     }
+    tracing::info!("housekeeping stopped");
 }
 
 /// One round of every step, each in its own transaction.

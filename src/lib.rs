@@ -9,6 +9,7 @@ pub mod error;
 pub mod housekeeping;
 pub mod mail;
 pub mod services;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

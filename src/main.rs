@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use staffroom::cli::{self, Cli, Command, Database, NewAccount, OrgCommand, UserCommand};
 use staffroom::config::Settings;
+use staffroom::db::migrations::MigrationError;
 use staffroom::startup::Application;
 
 fn main() -> ExitCode {
@@ -101,26 +102,33 @@ fn switch_account(settings: &Settings, email: &str, active: bool) -> anyhow::Res
     Ok(())
 }
 
+/// Migrates (or waits for the server that is migrating), serves until SIGTERM, then stops in
+/// the order `staffroom::shutdown` gives, the embedded cluster last.
 fn serve(settings: Settings) -> anyhow::Result<()> {
     let database = Database::open(&settings)?;
-    if let Err(e) = database.migrate() {
-        if database.embedded.is_some() {
-            return Err(e);
+    let migrated = match database.migrate() {
+        Ok(_) => true,
+        // An external server that is down: serve 503s (and /readyz says not ready) and migrate
+        // once it is back.
+        Err(MigrationError::Unreachable(e)) if database.embedded.is_none() => {
+            tracing::warn!(error = %e, "database unavailable at start; migrations will be retried");
+            false
         }
-        // An external server that is down: serve 503s and migrate once it is back.
-        tracing::warn!(error = %e, "database unavailable at start; migrations will be retried");
-        let url = database.url.clone();
-        std::thread::spawn(move || loop {
-            std::thread::sleep(std::time::Duration::from_secs(5));
-            if staffroom::db::run_migrations(&url).is_ok() {
-                tracing::info!("database reachable; migrations applied");
-                break;
-            }
-        });
-    }
+        Err(e) => anyhow::bail!("{e}\nThe server did not start."),
+    };
     let pool = database.pool(10);
+    let failed_migration = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let failure = failed_migration.clone();
+    let url = database.url.clone();
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone(), pool.clone()).await?;
+        if !migrated {
+            actix_web::rt::spawn(migrate_when_reachable(
+                url,
+                app.handle(),
+                failure,
+            ));
+        }
         eprintln!("Staffroom is running at {}", app.base_url());
         let setup_link = staffroom::web::setup::issue_link_if_empty(&pool, app.base_url())
             .unwrap_or_else(|e| {
@@ -141,10 +149,41 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
                 "WARNING: NO EMAIL LEAVES THIS SERVER: SMTP_URL is not set and the development mailbox is off. Mail waits in the outbox until SMTP_URL is set."
             ),
         }
-        app.run_until_stopped().await?;
+        app.run_until_signalled().await?;
         anyhow::Ok(())
     })?;
+    // The pool went with the server; now the embedded cluster, if this process runs one.
     drop(database);
+    if let Some(e) = failed_migration.lock().unwrap().take() {
+        anyhow::bail!("{e}\nThe server stopped.");
+    }
     eprintln!("Staffroom stopped.");
     Ok(())
+}
+
+/// Retries the migrations every five seconds until the database answers; a migration that
+/// fails then stops the server (it must not serve a schema it does not know).
+async fn migrate_when_reachable(
+    url: String,
+    server: actix_web::dev::ServerHandle,
+    failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let url = url.clone();
+        match tokio::task::spawn_blocking(move || staffroom::db::run_migrations(&url)).await {
+            Ok(Ok(_)) => {
+                tracing::info!("database reachable; migrations applied");
+                return;
+            }
+            Ok(Err(MigrationError::Unreachable(_))) => {}
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "migrations failed; stopping the server");
+                *failure.lock().unwrap() = Some(e.to_string());
+                server.stop(true).await;
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, "migration task failed"),
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Builds the application: state, session middleware, security headers, the input check
-//! (`web::input`), CSRF check, routes, the listener (port 0 in tests) and the mail worker.
+//! (`web::input`), CSRF check, routes, the listener (port 0 in tests) and the mail worker; and
+//! runs it until it stops, in the order `crate::shutdown` gives.
 
 use std::net::TcpListener;
 
@@ -16,6 +17,7 @@ use crate::db::session_store::PgSessionStore;
 use crate::db::PgPool;
 use crate::error::AppError;
 use crate::mail::worker::Worker;
+use crate::shutdown::Trigger;
 use crate::state::AppState;
 
 pub struct Application {
@@ -23,7 +25,10 @@ pub struct Application {
     base_url: String,
     server: Server,
     /// The mail worker and housekeeping, stopped with the server.
-    background: Vec<tokio::task::JoinHandle<()>>,
+    background: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+    /// Tells the background tasks to stop.
+    stop: Trigger,
+    shutdown_timeout: std::time::Duration,
 }
 
 impl Application {
@@ -71,22 +76,29 @@ impl Application {
                 }))
         })
         .listen(listener)?
+        // Signals are handled in `run_until_signalled`, which also stops the background tasks.
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .workers(
             std::thread::available_parallelism()
                 .map_or(2, |n| n.get())
                 .clamp(2, 8),
         )
         .run();
-        let worker = tokio::spawn(worker.run());
+        let (trigger, stop) = crate::shutdown::channel();
+        let worker = tokio::spawn(worker.run_until(stop.clone()));
         let housekeeping = tokio::spawn(crate::housekeeping::run(
             pool_for_housekeeping,
             settings.base_url.clone(),
+            stop,
         ));
         Ok(Self {
             port,
             base_url: settings.base_url,
             server,
-            background: vec![worker, housekeeping],
+            background: vec![("mail worker", worker), ("housekeeping", housekeeping)],
+            stop: trigger,
+            shutdown_timeout: settings.shutdown_timeout,
         })
     }
 
@@ -102,11 +114,31 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped (Ctrl-C, SIGTERM, or the handle), then stops the background tasks.
+    /// Serves until SIGTERM or SIGINT, then stops as `crate::shutdown` describes (`serve`).
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let listener = tokio::spawn(crate::shutdown::on_signals(
+            self.server.handle(),
+            self.stop.clone(),
+            self.shutdown_timeout,
+        ));
+        let result = self.run_until_stopped().await;
+        listener.abort();
+        result
+    }
+
+    /// Serves until stopped (a signal, or the handle), then gives the background tasks what
+    /// is left of the shutdown bound to finish what they began.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
-        for task in &self.background {
-            task.abort();
+        // Stopped through the handle: the background tasks learn of it only now.
+        let began = self.stop.fire();
+        tracing::info!("requests finished; stopping the background tasks");
+        let deadline = tokio::time::Instant::from_std(began + self.shutdown_timeout);
+        for (name, mut task) in self.background {
+            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+                tracing::warn!(task = name, "still busy at the shutdown bound; stopped");
+                task.abort();
+            }
         }
         result
     }

@@ -208,6 +208,24 @@ impl EmbeddedPostgres {
     }
 }
 
+/// One of PostgreSQL's programs (`pg_basebackup`, `pg_ctl`, `initdb` ...) from the binaries the
+/// embedded cluster uses, run as the cluster's user when this process is root. For operators'
+/// scripts and the tests that build replicas.
+pub fn server_program(program: &str) -> anyhow::Result<Command> {
+    let bin_dir = find_bin_dir()?;
+    let path = bin_dir.join(program);
+    if !path.is_file() {
+        bail!("{program} is not in {}", bin_dir.display());
+    }
+    if !is_root() {
+        return Ok(Command::new(path));
+    }
+    let user = SystemUser::lookup(RUN_AS_WHEN_ROOT)?;
+    let mut command = Command::new("runuser");
+    command.args(["-u", &user.name, "--"]).arg(path);
+    Ok(command)
+}
+
 impl Drop for EmbeddedPostgres {
     fn drop(&mut self) {
         self.stop();

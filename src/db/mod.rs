@@ -7,6 +7,7 @@
 //! a restarted database or a terminated backend costs a retry, not an error page.
 
 pub mod embedded;
+pub mod migrations;
 pub mod models;
 pub mod request;
 pub mod schema;
@@ -19,8 +20,8 @@ use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool};
 use diesel::result::{DatabaseErrorKind, QueryResult};
-use diesel::{Connection, RunQueryDsl};
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use diesel::RunQueryDsl;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations};
 
 use crate::error::{AppError, AppResult};
 
@@ -40,11 +41,9 @@ pub fn pool(database_url: &str, max_size: u32) -> PgPool {
         .build_unchecked(ConnectionManager::new(database_url))
 }
 
-pub fn run_migrations(database_url: &str) -> anyhow::Result<()> {
-    let mut conn = PgConnection::establish(database_url)?;
-    conn.run_pending_migrations(MIGRATIONS)
-        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
-    Ok(())
+/// Applies the pending migrations under the advisory lock (see `migrations`); how many.
+pub fn run_migrations(database_url: &str) -> Result<usize, migrations::MigrationError> {
+    migrations::run(database_url)
 }
 
 /// Runs the statement prepared on this connection as `name` with these literal arguments,

@@ -19,6 +19,7 @@ use secrecy::ExposeSecret;
 use crate::config::{MailTuning, Settings};
 use crate::db::models::outbox::{self, OutboxMessage};
 use crate::db::PgPool;
+use crate::shutdown::Stop;
 
 const BATCH: i64 = 20;
 /// How long a claimed batch stays this worker's without renewal.
@@ -79,6 +80,7 @@ pub struct Worker {
     sms: Box<dyn SmsTransport>,
     from: Mailbox,
     tuning: MailTuning,
+    stop: Stop,
 }
 
 impl Worker {
@@ -89,6 +91,7 @@ impl Worker {
             sms: Box::new(SmsToMailbox),
             from: settings.mail_from.parse()?,
             tuning: settings.mail.clone(),
+            stop: Stop::never(),
         })
     }
 
@@ -100,19 +103,33 @@ impl Worker {
 
     /// Runs until the task is dropped.
     pub async fn run(self) {
-        loop {
-            match self.deliver_due().await {
-                Ok(0) => tokio::time::sleep(self.tuning.poll_interval).await,
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail worker: the outbox is unreachable; retrying");
-                    tokio::time::sleep(self.tuning.poll_interval.max(Duration::from_secs(1))).await;
-                }
-            }
-        }
+        self.run_until(Stop::never()).await
     }
 
-    /// Delivers one batch; returns how many messages it handled.
+    /// Runs until `stop`: then the message being sent is finished and recorded, and the rest
+    /// of the batch is released for another worker at once (see `crate::shutdown`).
+    pub async fn run_until(mut self, stop: Stop) {
+        self.stop = stop.clone();
+        let mut stop = stop;
+        while !stop.is_stopping() {
+            let wait = match self.deliver_due().await {
+                Ok(0) => self.tuning.poll_interval,
+                Ok(_) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail worker: the outbox is unreachable; retrying");
+                    self.tuning.poll_interval.max(Duration::from_secs(1))
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stop.stopped() => {}
+            }
+        }
+        tracing::info!("mail worker stopped");
+    }
+
+    /// Delivers one batch; returns how many messages it handled. Once the worker is told to
+    /// stop, the messages of the batch it has not begun are released.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let pool = self.pool.clone();
         let due = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -121,11 +138,42 @@ impl Worker {
         .await??;
         let count = due.len();
         let _lease = Renewal::start(self.pool.clone(), due.iter().map(|m| m.id).collect());
-        for message in due {
-            let outcome = self.deliver(&message).await;
-            self.record(&message, outcome).await?;
+        for (done, message) in due.iter().enumerate() {
+            if self.stop.is_stopping() {
+                let rest: Vec<i64> = due[done..].iter().map(|m| m.id).collect();
+                self.release(rest).await;
+                return Ok(done);
+            }
+            let outcome = self.deliver(message).await;
+            if let Err(e) = self.record(message, outcome).await {
+                // The rest of the batch was never begun: another worker may take it now.
+                self.release(due[done + 1..].iter().map(|m| m.id).collect())
+                    .await;
+                return Err(e);
+            }
         }
         Ok(count)
+    }
+
+    /// Gives back claimed messages that were not attempted (best effort: if the database is
+    /// away their lease simply runs out).
+    async fn release(&self, ids: Vec<i64>) {
+        if ids.is_empty() {
+            return;
+        }
+        let pool = self.pool.clone();
+        let count = ids.len();
+        let released = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            Ok(outbox::release(&mut *pool.get()?, &ids)?)
+        })
+        .await;
+        match released {
+            Ok(Ok(n)) => tracing::info!(released = n, "mail worker: unsent messages released"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, count, "mail worker: could not release messages; their lease will run out")
+            }
+            Err(e) => tracing::warn!(error = %e, "mail worker: release failed"),
+        }
     }
 
     async fn deliver(&self, message: &OutboxMessage) -> anyhow::Result<()> {
@@ -161,16 +209,32 @@ impl Worker {
                 Some((e.to_string(), retry_at))
             }
         };
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let conn = &mut *pool.get()?;
-            match next {
-                None => outbox::mark_sent(conn, id)?,
-                Some((error, retry_at)) => outbox::mark_failed_attempt(conn, id, &error, retry_at)?,
-            };
-            Ok(())
-        })
-        .await??;
-        Ok(())
+        // A message the SMTP server accepted must be recorded as sent, or it would go again:
+        // while the database is away (a failover, a restart) keep trying, for as long as the
+        // lease would hold it (when stopping, the shutdown's bound cuts this short).
+        let started = std::time::Instant::now();
+        loop {
+            let (pool, next) = (pool.clone(), next.clone());
+            let recorded = tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let conn = &mut *pool.get()?;
+                match next {
+                    None => outbox::mark_sent(conn, id)?,
+                    Some((error, retry_at)) => {
+                        outbox::mark_failed_attempt(conn, id, &error, retry_at)?
+                    }
+                };
+                Ok(())
+            })
+            .await?;
+            match recorded {
+                Ok(()) => return Ok(()),
+                Err(e) if started.elapsed() < LEASE => {
+                    tracing::warn!(id, error = %e, "mail worker: cannot record a delivery yet; retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

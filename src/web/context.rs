@@ -244,7 +244,8 @@ pub async fn hold_connection(
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let page = req.method() == actix_web::http::Method::GET
         && !req.path().starts_with("/static/")
-        && req.path() != "/healthz";
+        && req.path() != "/healthz"
+        && req.path() != "/readyz";
     if page {
         crate::db::request::scope(next.call(req)).await
     } else {

@@ -242,12 +242,14 @@ fn bound_url(app: &TestApp, path: &str) -> String {
 #[actix_web::test]
 async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
     let app = spawn_app().await;
-    assert_eq!(app.browser.get("/healthz").await.status, 200);
+    assert_eq!(app.browser.get("/readyz").await.status, 200);
 
     // Nobody may connect to the database for a while.
     app.database_reachable(false);
 
-    assert_eq!(app.browser.get("/healthz").await.status, 503);
+    // Not ready for traffic, but alive: a supervisor must not restart it for this.
+    assert_eq!(app.browser.get("/readyz").await.status, 503);
+    assert_eq!(app.browser.get("/healthz").await.status, 200);
     let page = app.browser.get("/login").await;
     assert!(page.status == 200 || page.status == 503, "{}", page.status);
     let home = app.browser.get("/password/reset/anything").await;
@@ -255,7 +257,7 @@ async fn a_database_that_goes_away_answers_503_and_the_app_recovers() {
     assert!(home.body.contains("Sorry, the service is unavailable"));
 
     app.database_reachable(true);
-    assert_eq!(app.browser.get("/healthz").await.status, 200);
+    assert_eq!(app.browser.get("/readyz").await.status, 200);
 }
 
 #[actix_web::test]

@@ -102,6 +102,19 @@ pub fn renew(conn: &mut PgConnection, ids: &[i64], lease: Duration) -> QueryResu
     .execute(conn)
 }
 
+/// Gives back those of `ids` still unsent, for any worker to claim at once (a worker that is
+/// stopping releases the part of its batch it did not begin).
+pub fn release(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::sent_at.is_null())
+            .filter(outbox::failed_at.is_null()),
+    )
+    .set(outbox::locked_until.eq(None::<DateTime<Utc>>))
+    .execute(conn)
+}
+
 /// The database's now plus the lease.
 fn lease_end(
     lease_ms: i64,
