@@ -780,6 +780,13 @@ impl Load {
     }
 }
 
+/// How many invitations the load has had acknowledged (303) and not.
+#[derive(Default)]
+struct Progress {
+    acknowledged: AtomicUsize,
+    refused: AtomicUsize,
+}
+
 /// A signed-in client: a page, then an invitation to a new address, paced, until `stop`.
 /// Invitations rotate over `workspaces` (each may send 200 a day).
 fn start_load(
@@ -789,7 +796,7 @@ fn start_load(
     prefix: &'static str,
     pages: bool,
     stop: Arc<AtomicBool>,
-    progress: Arc<AtomicUsize>,
+    progress: Arc<Progress>,
 ) -> actix_web::rt::task::JoinHandle<Load> {
     let client = person.browser.client.clone();
     let base_url = base_url.to_string();
@@ -831,15 +838,17 @@ fn start_load(
             match sent {
                 Ok(r) if r.status() == 303 => {
                     load.acknowledged.push(email);
-                    progress.fetch_add(1, Ordering::SeqCst);
+                    progress.acknowledged.fetch_add(1, Ordering::SeqCst);
                 }
                 Ok(r) => {
                     load.failed(format!("POST invitation answered {}", r.status()));
                     load.unacknowledged.push(email);
+                    progress.refused.fetch_add(1, Ordering::SeqCst);
                 }
                 Err(e) => {
                     load.failed(format!("POST invitation failed: {e}"));
                     load.unacknowledged.push(email);
+                    progress.refused.fetch_add(1, Ordering::SeqCst);
                 }
             }
             tokio::time::sleep(Duration::from_millis(60)).await;
@@ -980,7 +989,7 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_does_each_post_once
             ..ServerConfig::new(&database, smtp.port)
         })
         .collect();
-    let mut servers = vec![
+    let mut servers = [
         Server::start(&configs[0]).await,
         Server::start(&configs[1]).await,
     ];
@@ -993,7 +1002,7 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_does_each_post_once
     ];
 
     let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress::default());
     let load = start_load(
         &amy,
         &nginx.url,
@@ -1233,7 +1242,7 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
 
     let stop = Arc::new(AtomicBool::new(false));
-    let progress = Arc::new(AtomicUsize::new(0));
+    let progress = Arc::new(Progress::default());
     let load = start_load(
         &amy,
         &server.url,
@@ -1243,7 +1252,7 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
         stop.clone(),
         progress.clone(),
     );
-    let acknowledged = || progress.load(Ordering::SeqCst);
+    let acknowledged = || progress.acknowledged.load(Ordering::SeqCst);
     until("load before the failover", || acknowledged() >= 10).await;
 
     let down = Instant::now();
@@ -1256,6 +1265,11 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
         assert!(Instant::now() < deadline, "/readyz never said 503");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // Down long enough for the client to be refused at least once.
+    until("a POST answered while no database accepts writes", || {
+        progress.refused.load(Ordering::SeqCst) >= 1
+    })
+    .await;
     let dir = standby.dir.clone();
     blocking(move || PgNode::promote(&dir)).await;
     server.ready().await;
@@ -1277,6 +1291,19 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
         recovered.as_secs_f64()
     );
     assert!(saw_503);
+    // Refused, never broken: an answer for every POST, and no 500. (While the session store
+    // is away the CSRF check answers 403 rather than 503: the hardening issue's to change.)
+    eprintln!(
+        "failover: answers while no database accepted writes: {:?}",
+        load.failures
+    );
+    assert!(
+        load.failures
+            .iter()
+            .all(|f| f.contains("answered 503") || f.contains("answered 403")),
+        "{:?}",
+        load.failures
+    );
     assert_eq!(readyz(&server.url).await, 200);
     let new_primary = Db::new(&standby.url("staffroom"));
     assert_eq!(new_primary.count("SELECT pg_is_in_recovery()::int"), 0);
