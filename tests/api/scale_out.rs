@@ -542,21 +542,24 @@ async fn a_migration_that_fails_applies_nothing_and_the_server_does_not_start() 
 
 // ---------------------------------------------------------------- graceful shutdown
 
-/// An SMTP server that holds every message at the end of DATA until the gate opens.
+/// An SMTP server that holds messages (every one, or those to one address) at the end of DATA
+/// until the gate opens.
 #[derive(Clone)]
 struct GatedSmtp {
     port: u16,
+    hold: Option<String>,
     open: Arc<tokio::sync::watch::Sender<bool>>,
     held: Arc<AtomicUsize>,
     received: Arc<Mutex<Vec<String>>>,
 }
 
 impl GatedSmtp {
-    async fn start() -> Self {
+    async fn start(hold: Option<&str>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let (open, _) = tokio::sync::watch::channel(false);
         let smtp = Self {
             port: listener.local_addr().unwrap().port(),
+            hold: hold.map(str::to_string),
             open: Arc::new(open),
             held: Arc::new(AtomicUsize::new(0)),
             received: Arc::new(Mutex::new(Vec::new())),
@@ -603,8 +606,10 @@ impl GatedSmtp {
                         break;
                     }
                 }
-                self.held.fetch_add(1, Ordering::SeqCst);
-                let _ = self.open.subscribe().wait_for(|open| *open).await;
+                if self.hold.as_ref().is_none_or(|held| to.contains(held)) {
+                    self.held.fetch_add(1, Ordering::SeqCst);
+                    let _ = self.open.subscribe().wait_for(|open| *open).await;
+                }
                 self.received.lock().unwrap().append(&mut to);
                 b"250 queued\r\n"
             } else if upper.starts_with("QUIT") {
@@ -638,7 +643,7 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 
 #[actix_web::test]
 async fn sigterm_lets_a_slow_request_finish_releases_claimed_mail_and_exits_cleanly() {
-    let smtp = GatedSmtp::start().await;
+    let smtp = GatedSmtp::start(None).await;
     let database = fresh_database();
     let db = Db::new(&database);
     let config = ServerConfig::new(&database, smtp.port);
@@ -1014,8 +1019,10 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_does_each_post_once
     );
     for (which, config) in configs.iter().enumerate() {
         let server = &mut servers[which];
+        let signalled = Instant::now();
         server.signal(libc::SIGTERM);
         let status = server.exited().await;
+        let drained = signalled.elapsed();
         assert!(status.success(), "{status}:\n{}", server.log());
         assert!(server.log_has("stopping: no new connections"));
         // While it is down nginx is refused by it and carries on with the other.
@@ -1034,6 +1041,11 @@ async fn a_rolling_restart_behind_nginx_fails_no_request_and_does_each_post_once
         }
         *server = Server::start(config).await;
         server.ready().await;
+        eprintln!(
+            "rolling restart: server {which} exited {:.2} s after SIGTERM, ready again {:.2} s after it",
+            drained.as_secs_f64(),
+            signalled.elapsed().as_secs_f64()
+        );
         // Before the next one goes, nginx must be sending this one traffic again.
         server
             .wait_for_log("method=POST route=/workspaces/{id}/invitations")
@@ -1233,7 +1245,7 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
         "postgres://staffroom@127.0.0.1:{},127.0.0.1:{}/staffroom?target_session_attrs=read-write&connect_timeout=2",
         primary.port, standby.port
     );
-    let smtp = SmtpServer::start().await;
+    let smtp = GatedSmtp::start(Some("held@nhs.net")).await;
     let mut server = Server::start(&ServerConfig::new(&url, smtp.port)).await;
     server.ready().await;
     let db = Db::new(&url);
@@ -1246,7 +1258,7 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
     let load = start_load(
         &amy,
         &server.url,
-        vec![ws],
+        vec![ws.clone()],
         "failover",
         false,
         stop.clone(),
@@ -1254,22 +1266,54 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
     );
     let acknowledged = || progress.acknowledged.load(Ordering::SeqCst);
     until("load before the failover", || acknowledged() >= 10).await;
+    // One email the SMTP server will accept only once the primary is gone: the worker must
+    // record it as sent on the new primary, not send it again.
+    assert_eq!(
+        invite(&amy, &server.url, &ws, "held@nhs.net").await.status,
+        303
+    );
+    until("the SMTP server holds an email", || {
+        smtp.held.load(Ordering::SeqCst) == 1
+    })
+    .await;
 
     let down = Instant::now();
     let dir = primary.dir.clone();
     blocking(move || PgNode::stop_now(&dir)).await;
     let mut saw_503 = false;
     let deadline = Instant::now() + START_WITHIN;
+    let mut slowest = Duration::ZERO;
     while !saw_503 {
+        let asked = Instant::now();
         saw_503 = readyz(&server.url).await == 503;
+        slowest = slowest.max(asked.elapsed());
         assert!(Instant::now() < deadline, "/readyz never said 503");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    smtp.open.send_replace(true);
+    until("the held email is accepted", || {
+        smtp.received_by("held@nhs.net") == 1
+    })
+    .await;
+    // ... and the worker has found that it cannot record it yet.
+    let log = server.log.clone();
+    until("the worker fails to record the delivery", || {
+        let log = log.lock().unwrap();
+        log.contains("cannot record a delivery yet") || log.contains("the outbox is unreachable")
+    })
+    .await;
     // Down long enough for the client to be refused at least once.
     until("a POST answered while no database accepts writes", || {
         progress.refused.load(Ordering::SeqCst) >= 1
     })
     .await;
+    let asked = Instant::now();
+    assert_eq!(readyz(&server.url).await, 503);
+    slowest = slowest.max(asked.elapsed());
+    eprintln!(
+        "failover: /readyz answered 503 within {:.2} s at most while the database was away",
+        slowest.as_secs_f64()
+    );
     let dir = standby.dir.clone();
     blocking(move || PgNode::promote(&dir)).await;
     server.ready().await;
@@ -1315,14 +1359,28 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
             1,
             "{email} was acknowledged"
         );
-        smtp.wait_for(email).await;
+        until(&format!("mail to {email}"), || smtp.received_by(email) >= 1).await;
     }
+    // The email accepted while the database was away was recorded as sent by the worker that
+    // sent it, once the new primary answered.
+    let held_sent =
+        "SELECT count(*) FROM outbox WHERE recipient = 'held@nhs.net' AND sent_at IS NOT NULL";
+    until("the held email is recorded as sent", || {
+        new_primary.count(held_sent) == 1
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let received = smtp.received();
-    for email in load.acknowledged.iter().chain(&load.unacknowledged) {
-        let n = received.iter().filter(|m| m.to.contains(email)).count();
+    for email in load
+        .acknowledged
+        .iter()
+        .chain(&load.unacknowledged)
+        .map(String::as_str)
+        .chain(["held@nhs.net"])
+    {
+        let n = smtp.received_by(email);
         assert!(n <= 1, "{email} was emailed {n} times");
     }
+    assert_eq!(smtp.received_by("held@nhs.net"), 1);
     server.signal(libc::SIGTERM);
     assert!(server.exited().await.success(), "{}", server.log());
 }
