@@ -1362,8 +1362,13 @@ async fn a_standby_promoted_under_load_keeps_every_acknowledged_write_and_mails_
     );
     let dir = standby.dir.clone();
     blocking(move || PgNode::promote(&dir)).await;
+    let promoted = Instant::now();
     server.ready().await;
     let recovered = down.elapsed();
+    eprintln!(
+        "failover: ready {:.2} s after the standby was promoted",
+        promoted.elapsed().as_secs_f64()
+    );
     let before = acknowledged();
     until("load after the failover", || acknowledged() >= before + 10).await;
     stop.store(true, Ordering::SeqCst);
