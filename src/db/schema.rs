@@ -38,6 +38,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_reports (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        report -> Text,
+    }
+}
+
+diesel::table! {
     invitation_links (token_hash) {
         token_hash -> Text,
         invitation_id -> Uuid,
@@ -350,6 +360,8 @@ diesel::joinable!(audit_events -> workspaces (workspace_id));
 diesel::joinable!(conversations -> patients (patient_id));
 diesel::joinable!(conversations -> workspaces (workspace_id));
 diesel::joinable!(frame_versions -> users (user_id));
+diesel::joinable!(import_reports -> organisations (organisation_id));
+diesel::joinable!(import_reports -> users (created_by));
 diesel::joinable!(invitation_links -> invitations (invitation_id));
 diesel::joinable!(invitations -> outbox (outbox_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
@@ -384,6 +396,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     conversations,
     frame_versions,
+    import_reports,
     invitation_links,
     invitations,
     message_templates,

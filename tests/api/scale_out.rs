@@ -528,7 +528,7 @@ async fn a_migration_that_fails_applies_nothing_and_the_server_does_not_start() 
     let smtp = SmtpServer::start().await;
     let database = empty_database();
     let db = Db::new(&database);
-    // The last migration creates this table: it will fail after all the others ran.
+    // A late migration creates this table: it fails after the ones before it ran.
     db.sql("CREATE TABLE frame_versions (anything integer)");
 
     let mut server = Server::spawn(&ServerConfig::new(&database, smtp.port));

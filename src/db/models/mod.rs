@@ -5,6 +5,7 @@ pub mod audit;
 pub mod audit_log;
 pub mod conversations;
 pub mod frame;
+pub mod import_reports;
 pub mod invitations;
 pub mod join_links;
 pub mod message_templates;
