@@ -849,7 +849,7 @@ fn start_load(
         while !stop.load(Ordering::SeqCst) && i < 190 * workspaces.len() {
             // Two requests per round would keep nginx's round robin sending every POST to the
             // same server; a round without the page now and then moves the POSTs across.
-            if pages && i % 3 != 0 {
+            if pages && !i.is_multiple_of(3) {
                 load.requests += 1;
                 match client.get(format!("{base_url}/")).send().await {
                     Ok(r) if r.status() == 200 => {}
