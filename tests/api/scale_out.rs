@@ -1008,6 +1008,75 @@ impl Drop for Nginx {
     }
 }
 
+/// The whole site as an operator installs it (TLS server included) is one nginx accepts.
+#[test]
+fn the_deploy_kits_nginx_site_passes_nginx_t() {
+    let Some(nginx_binary) = nginx_binary() else {
+        assert!(!tool_available("nginx (Debian package nginx)", false));
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("nginx-t-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let _cleanup = RemoveDir(dir.clone());
+    let (cert, key) = (dir.join("site.pem"), dir.join("site.key"));
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=staffroom.example.nhs.uk", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !tool_available("openssl (to make a test certificate)", made) {
+        return;
+    }
+    let kit = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/nginx/staffroom.conf"
+    ))
+    .unwrap()
+    .replace(
+        "/etc/ssl/certs/staffroom.example.nhs.uk.pem",
+        &cert.display().to_string(),
+    )
+    .replace(
+        "/etc/ssl/private/staffroom.example.nhs.uk.key",
+        &key.display().to_string(),
+    );
+    std::fs::write(dir.join("staffroom.conf"), kit).unwrap();
+    let d = dir.display();
+    std::fs::write(
+        dir.join("nginx.conf"),
+        format!(
+            "pid {d}/nginx.pid;\nerror_log {d}/error.log;\nevents {{}}\nhttp {{\n\
+             client_body_temp_path {d}/body;\nproxy_temp_path {d}/proxy;\n\
+             fastcgi_temp_path {d}/fastcgi;\nuwsgi_temp_path {d}/uwsgi;\n\
+             scgi_temp_path {d}/scgi;\ninclude {d}/staffroom.conf;\n}}\n"
+        ),
+    )
+    .unwrap();
+    let checked = Command::new(nginx_binary)
+        .arg("-t")
+        .arg("-p")
+        .arg(&dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .arg("-e")
+        .arg(dir.join("error.log"))
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+}
+
 #[actix_web::test]
 async fn a_rolling_restart_behind_nginx_fails_no_request_and_does_each_post_once() {
     let Some(nginx_binary) = nginx_binary() else {
