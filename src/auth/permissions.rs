@@ -42,6 +42,34 @@ pub fn administer_organisation(
     Ok(organisation)
 }
 
+/// "May keep the organisation's teams": the same holders as `administer_organisation`
+/// ("manage users" or "manage workspaces", organisation-wide).
+pub fn keep_teams(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    administer_organisation(conn, user, org)
+}
+
+/// "May add to the organisation's contacts and see them": any member (not suspended).
+pub fn use_contacts(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    member_organisation(conn, user, org)
+}
+
+/// "May merge two contacts": "manage users", organisation-wide.
+pub fn merge_contacts(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    administer_users(conn, user, org)
+}
+
 /// A member of `org` holding an organisation-wide role that grants `permission` (a role
 /// scoped to one workspace grants nothing organisation-wide).
 fn hold_organisation_wide(

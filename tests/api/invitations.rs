@@ -546,6 +546,8 @@ async fn only_admins_or_the_inviter_resend_or_rescind_and_other_workspaces_ids_a
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
     join_approved(&amy, &kim, &ws).await;
     join_approved(&amy, &lee, &ws).await;
+    // Kim, not an admin, may invite a colleague who has an account (Moxo's rule).
+    app.create_named_user(org, "dave@nhs.net", "Dave", "Patel");
     invite_and_see_results(&kim, &ws, "dave@nhs.net", "member").await;
     let id = invitation_id(&app, "dave@nhs.net");
 

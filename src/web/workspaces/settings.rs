@@ -23,6 +23,7 @@ use crate::web::forms::FormErrors;
 use crate::web::invitations::listing::{self, InvitationRow};
 use crate::web::invitations::share_link::{self, LinkForm, LinkView};
 use crate::web::layout::Layout;
+use crate::web::teams::teams::TeamRow;
 
 struct MemberRow {
     user_id: UserId,
@@ -53,6 +54,8 @@ struct UsersPage {
     /// "Invite colleagues" (approved members, or admins only, per the workspace's setting).
     may_invite: bool,
     invitations: Vec<InvitationRow>,
+    /// Each team invited, as one row that opens to its people.
+    teams: Vec<TeamRow>,
     /// What the last invite form did to each address: (typed, result, sent).
     invite_results: Vec<(String, String, bool)>,
     /// The only approved admin cannot leave (while others remain) or be made a member.
@@ -136,9 +139,13 @@ async fn render_users(
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let page = signed
-        .page(move |conn, frame| load_users(conn, &frame.user, id))
+        .page(move |conn, frame| {
+            let users = load_users(conn, &frame.user, id)?;
+            let teams = crate::web::teams::teams::team_rows(conn, &users.0)?;
+            Ok((users, teams))
+        })
         .await?;
-    let (access, rows, invitations) = page.data;
+    let ((access, rows, invitations), teams) = page.data;
     let sole_admin = rows.iter().filter(|r| r.is_admin && !r.pending).count() == 1;
     let others = rows.len() > 1;
     let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
@@ -155,6 +162,7 @@ async fn render_users(
         members,
         may_invite,
         invitations,
+        teams,
         invite_results: signed.session.take_invite_results(),
         sole_admin,
         others,
