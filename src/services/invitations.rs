@@ -321,13 +321,15 @@ fn invite_address(
     }
     // Moxo's rule: a colleague who does not manage the workspace adds only people who already
     // have an account in the organisation (guests aside). An account elsewhere, or a suspended
-    // one, counts as none, so this says nothing of who has an account outside it.
+    // one, counts as none, so this says nothing of who has an account outside it. An open
+    // invitation they may still send again: anyone who may invite may resend.
     if !manages && role != WorkspaceRole::Guest {
         let colleague = match &existing {
             Some(user) => organisations::is_member(conn, batch.workspace.organisation_id, user.id)?,
             None => false,
         };
-        if !colleague {
+        if !colleague && invitations::open_for_invitee(conn, batch.workspace.id, invitee)?.is_none()
+        {
             return Ok(Err(AddressOutcome::NoAccountYet {
                 organisation: batch.organisation.clone(),
             }));

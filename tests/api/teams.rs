@@ -865,3 +865,123 @@ async fn bad_input_is_shown_beside_its_field_and_what_was_typed_is_kept() {
     assert_eq!(t.app.count("SELECT count(*) FROM invitations"), 0);
     t.app.stop().await;
 }
+
+#[actix_web::test]
+async fn two_admins_inviting_the_team_at_once_reach_each_member_once() {
+    let t = night_team().await;
+    let (app, ws) = (&t.app, &t.ws);
+    let tara = &t.tara;
+    // Tara manages workspaces organisation-wide, so she may invite here too.
+    let (a, b) = tokio::join!(
+        invite_team(&t.amy, ws, &t.team),
+        invite_team(tara, ws, &t.team)
+    );
+    assert_eq!((a.status, b.status), (303, 303), "{} {}", a.body, b.body);
+    for email in ["dave@nhs.net", "lee@nhs.net"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) FROM invitations WHERE email = '{email}'"
+            )),
+            1,
+            "{email}"
+        );
+        app.smtp.wait_for(email).await;
+        assert_eq!(app.smtp.settled_count(email).await, 1, "{email}");
+    }
+    assert_eq!(app.count("SELECT count(*) FROM invitation_links"), 2);
+    t.app.stop().await;
+}
+
+#[actix_web::test]
+async fn the_same_address_added_twice_at_once_makes_one_contact_and_crossed_merges_do_not_deadlock()
+{
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
+    let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
+    let contacts = format!("/organisations/{org}/contacts");
+    let fields = [
+        ("first_name", "Jo"),
+        ("surname", "Bloggs"),
+        ("email", "jo@gmail.com"),
+        ("then", "quietly"),
+    ];
+    let (a, b) = tokio::join!(
+        kim.browser.post(&contacts, &fields),
+        tara.browser.post(&contacts, &fields)
+    );
+    assert_eq!((a.status, b.status), (303, 303));
+    assert_eq!(app.count("SELECT count(*) FROM contacts"), 1);
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'contact_added'"),
+        1
+    );
+
+    // Two true duplicates, merged each into the other at once: one wins, the other finds its
+    // contact gone.
+    tara.browser
+        .post(
+            &contacts,
+            &[
+                ("first_name", "jo "),
+                ("surname", "BLOGGS"),
+                ("mobile", "07700 900123"),
+                ("then", "quietly"),
+            ],
+        )
+        .await;
+    let first = app.text("SELECT id::text FROM contacts WHERE email IS NOT NULL");
+    let second = app.text("SELECT id::text FROM contacts WHERE mobile IS NOT NULL");
+    let (merge_a, merge_b) = (
+        format!("{contacts}/{first}/merge"),
+        format!("{contacts}/{second}/merge"),
+    );
+    let (other_a, other_b) = ([("other", second.as_str())], [("other", first.as_str())]);
+    let (a, b) = tokio::join!(
+        tara.browser.post(&merge_a, &other_a),
+        tara.browser.post(&merge_b, &other_b)
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(statuses, [303, 404], "{} {}", a.body, b.body);
+    assert_eq!(app.count("SELECT count(*) FROM contacts WHERE email = 'jo@gmail.com' AND mobile = '+447700900123'"), 1);
+    assert_eq!(app.count("SELECT count(*) FROM contacts"), 1);
+    app.stop().await;
+}
+
+#[actix_web::test]
+async fn someone_removed_from_the_organisation_leaves_its_teams_and_is_not_invited_with_them() {
+    let t = night_team().await;
+    let (app, org, ws) = (&t.app, &t.org, &t.ws);
+    let details = format!("/organisations/{org}/admin/users/{}", t.dave.user.id);
+    t.tara
+        .browser
+        .submit(
+            &format!("{details}/remove"),
+            &format!("{details}/remove"),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&format!("/organisations/{org}/admin/users"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM team_members WHERE user_id = '{}'",
+            t.dave.user.id
+        )),
+        0
+    );
+    let team_page = t
+        .tara
+        .browser
+        .get(&format!("/organisations/{org}/teams/{}", t.team))
+        .await;
+    assert!(!section(&team_page.body, "members", "</table>").contains("Dave Patel"));
+
+    let users = invite_team_and_see(&t.amy, ws, &t.team).await;
+    assert!(!users.contains("dave@nhs.net"), "{users}");
+    assert_eq!(
+        app.count("SELECT count(*) FROM invitations WHERE email = 'dave@nhs.net'"),
+        0
+    );
+    t.app.stop().await;
+}

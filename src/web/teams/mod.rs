@@ -11,28 +11,28 @@ pub mod teams;
 use actix_web::web;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
-    let org = "/organisations/{org_id}";
-    cfg.route(&format!("{org}/teams"), web::get().to(teams::teams_page))
-        .route(&format!("{org}/teams"), web::post().to(teams::create))
+    let base = "/organisations/{org_id}";
+    cfg.route(&format!("{base}/teams"), web::get().to(teams::teams_page))
+        .route(&format!("{base}/teams"), web::post().to(teams::create))
         .route(
-            &format!("{org}/teams/{{team_id}}"),
+            &format!("{base}/teams/{{team_id}}"),
             web::get().to(teams::team_page),
         )
         .route(
-            &format!("{org}/teams/{{team_id}}/members"),
+            &format!("{base}/teams/{{team_id}}/members"),
             web::post().to(teams::add_member),
         )
         .route(
-            &format!("{org}/teams/{{team_id}}/members/{{user_id}}/remove"),
+            &format!("{base}/teams/{{team_id}}/members/{{user_id}}/remove"),
             web::post().to(teams::remove_member),
         )
         .route(
-            &format!("{org}/contacts"),
+            &format!("{base}/contacts"),
             web::get().to(contacts::contacts_page),
         )
-        .route(&format!("{org}/contacts"), web::post().to(contacts::add))
+        .route(&format!("{base}/contacts"), web::post().to(contacts::add))
         .route(
-            &format!("{org}/contacts/{{contact_id}}/merge"),
+            &format!("{base}/contacts/{{contact_id}}/merge"),
             web::post().to(contacts::merge),
         )
         .route(
