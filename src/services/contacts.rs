@@ -18,8 +18,8 @@ use crate::db::models::users;
 use crate::db::models::workspace_contacts;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{
-    AuditAction, ContactId, EmailAddress, Invitee, MobileNumber, OrganisationId, PersonName,
-    WorkspaceId, WorkspaceRole,
+    AuditAction, ContactId, EmailAddress, InvitationId, Invitee, MobileNumber, OrganisationId,
+    PersonName, WorkspaceId, WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 
@@ -271,6 +271,30 @@ fn invite_contact(
         other => other.line().0,
     };
     Ok(line)
+}
+
+/// A guest invited by address who is one of the organisation's contacts appears on the
+/// workspace's People page with that invitation (the Users page's invite form and the People
+/// page then agree).
+pub fn note_invitation(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    workspace: &Workspace,
+    invitee: &Invitee,
+    invitation: InvitationId,
+) -> AppResult<()> {
+    let Some(contact) = contacts::find_by_address(
+        conn,
+        workspace.organisation_id,
+        invitee.email(),
+        invitee.mobile(),
+    )?
+    else {
+        return Ok(());
+    };
+    put_on_list(conn, actor, workspace, &contact)?;
+    workspace_contacts::set_invitation(conn, workspace.id, contact.id, invitation)?;
+    Ok(())
 }
 
 /// The People page's Invite: a guest invitation to the contact, asking first for an email

@@ -91,7 +91,14 @@ pub fn invite(
     for (typed, parsed) in request.invitees {
         let result = match parsed {
             Err(why) => AddressOutcome::Invalid(why.0),
-            Ok(invitee) => invite_one(conn, &mut batch, &invitee)?.0,
+            Ok(invitee) => {
+                let (outcome, invitation) = invite_one(conn, &mut batch, &invitee)?;
+                if let (Some(invitation), WorkspaceRole::Guest) = (invitation, batch.role) {
+                    let (actor, workspace) = (batch.actor, &batch.workspace);
+                    super::contacts::note_invitation(conn, actor, workspace, &invitee, invitation)?;
+                }
+                outcome
+            }
         };
         let (text, ok) = result.line();
         lines.push((typed, text, ok));

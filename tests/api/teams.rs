@@ -248,8 +248,21 @@ async fn a_member_taken_out_of_the_team_keeps_their_invitation_and_inviting_agai
         .await
         .assert_redirect_to("/");
 
-    // Inviting the team again reaches Max only.
-    let users = invite_team_and_see(&t.amy, ws, &t.team).await;
+    // Inviting the team again reaches Max only (the role left out: a team joins as members).
+    let page = t
+        .amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/invitations"),
+            &[("team_id", t.team.as_str())],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(
+        app.text("SELECT role FROM invitations WHERE email = 'max@nhs.net'"),
+        "member"
+    );
+    let users = t.amy.browser.get(&users_page(ws)).await.body;
     assert!(users.contains("<strong>Night midwives: Max Obi (max@nhs.net)</strong>: <span class=\"app-result app-result--ok\">Invitation sent"), "{users}");
     app.smtp.wait_for("max@nhs.net").await;
     assert_eq!(app.smtp.settled_count("lee@nhs.net").await, 1);
@@ -336,6 +349,21 @@ async fn a_contact_added_quietly_gets_no_message_at_all() {
         .await;
     assert_eq!(app.count("SELECT count(*) FROM contacts"), 2);
     assert_eq!(app.count("SELECT count(*) FROM outbox"), outbox_before);
+
+    // Invited later as a guest from the invite form, the contact appears on the People page.
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/invitations"),
+            &[("emails", "chris.carer@gmail.com"), ("role", "guest")],
+        )
+        .await;
+    let people = amy.browser.get(&format!("/workspaces/{ws}/people")).await;
+    let chris = app.text("SELECT id::text FROM contacts WHERE first_name = 'Chris'");
+    let row = section(&people.body, &format!("contact-{chris}"), "</tr>");
+    assert!(
+        row.contains("Chris Carer") && row.contains("Not joined"),
+        "{row}"
+    );
     app.stop().await;
 }
 
@@ -501,6 +529,18 @@ async fn likely_duplicate_contacts_are_flagged_and_only_true_duplicates_merged_b
         .await
         .body
         .contains(&format!("/organisations/{org}/contacts/{by_email}/merge")));
+    // The workspace's People page says so before anyone invites.
+    let people = kim
+        .browser
+        .get(&format!("/workspaces/{ws}/people"))
+        .await
+        .body;
+    assert!(
+        people.contains(&format!(
+            "/organisations/{org}/contacts?q=Bloggs#contact-{by_mobile}"
+        )),
+        "{people}"
+    );
 
     // Two different email addresses are two people, whatever the names.
     let refused = tara.browser.post(&merge, &[("other", &other_email)]).await;

@@ -119,9 +119,13 @@ impl InviteForm {
                 format!("Enter {MAX_PER_FORM} addresses or fewer at a time"),
             );
         }
-        let role = WorkspaceRole::parse(&self.role)
-            .map_err(|_| errors.add("role", "Choose a role"))
-            .ok();
+        // A team is the organisation's own people: members, unless another role is chosen.
+        let role = match self.role.trim() {
+            "" if team.is_some() => Some(WorkspaceRole::Member),
+            typed => WorkspaceRole::parse(typed)
+                .map_err(|_| errors.add("role", "Choose a role"))
+                .ok(),
+        };
         let until = self.guest_until.trim();
         let guest_until = if until.is_empty() || role != Some(WorkspaceRole::Guest) {
             None

@@ -10,6 +10,7 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions;
+use crate::db::models::contacts;
 use crate::db::models::invitations::Status;
 use crate::db::models::users::User;
 use crate::db::models::workspace_contacts;
@@ -37,6 +38,9 @@ pub struct PersonRow {
     pub rescind_href: Option<String>,
     /// The last Invite was this contact's, refused: what was typed (its error is `email`).
     pub typed: Option<String>,
+    /// A likely duplicate exists: the contacts page, searched for them, to merge before
+    /// inviting.
+    pub duplicate_href: Option<String>,
 }
 
 #[derive(Template)]
@@ -57,7 +61,14 @@ fn load(
 ) -> AppResult<(Workspace, Vec<PersonRow>, bool)> {
     let access = permissions::see_details(conn, user, id)?;
     let may_invite = permissions::may_invite_as(&access, WorkspaceRole::Guest);
-    let rows = workspace_contacts::list(conn, id)?
+    let listed = workspace_contacts::list(conn, id)?;
+    let org = access.workspace.organisation_id;
+    let ids: Vec<_> = listed.iter().map(|(c, _)| c.id).collect();
+    let duplicated: Vec<_> = contacts::likely_duplicates(conn, org, &ids)?
+        .into_iter()
+        .map(|(a, _, _)| a)
+        .collect();
+    let rows = listed
         .into_iter()
         .map(|(contact, invitation)| {
             let status = invitation.as_ref().map(|i| i.status());
@@ -87,6 +98,13 @@ fn load(
                     .filter(|_| may_rescind)
                     .map(|i| format!("/workspaces/{id}/invitations/{}/rescind", i.id)),
                 typed: None,
+                duplicate_href: duplicated.contains(&contact.id).then(|| {
+                    format!(
+                        "/organisations/{org}/contacts?q={}#contact-{}",
+                        crate::web::encode_part(&contact.surname),
+                        contact.id
+                    )
+                }),
             }
         })
         .collect();
