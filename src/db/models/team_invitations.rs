@@ -48,9 +48,12 @@ pub struct Reached {
     pub name: Option<String>,
 }
 
+/// A team, one invitation it sent, and the first name and surname of the account invited.
+type Row = (Team, Invitation, Option<(String, String)>);
+
 /// Every team invited into the workspace with the invitations it sent, by team name.
 pub fn in_workspace(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<Vec<Reached>> {
-    let rows: Vec<(Team, Invitation, Option<(String, String)>)> = team_invitations::table
+    let rows: Vec<Row> = team_invitations::table
         .inner_join(teams::table)
         .inner_join(invitations::table)
         .left_join(users::table.on(invitations::email.eq(users::email.nullable())))

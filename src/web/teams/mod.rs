@@ -6,25 +6,25 @@
 
 pub mod contacts;
 pub mod people;
-pub mod teams;
+pub mod team;
 
 use actix_web::web;
 
 pub fn config(cfg: &mut web::ServiceConfig) {
     let base = "/organisations/{org_id}";
-    cfg.route(&format!("{base}/teams"), web::get().to(teams::teams_page))
-        .route(&format!("{base}/teams"), web::post().to(teams::create))
+    cfg.route(&format!("{base}/teams"), web::get().to(team::teams_page))
+        .route(&format!("{base}/teams"), web::post().to(team::create))
         .route(
             &format!("{base}/teams/{{team_id}}"),
-            web::get().to(teams::team_page),
+            web::get().to(team::team_page),
         )
         .route(
             &format!("{base}/teams/{{team_id}}/members"),
-            web::post().to(teams::add_member),
+            web::post().to(team::add_member),
         )
         .route(
             &format!("{base}/teams/{{team_id}}/members/{{user_id}}/remove"),
-            web::post().to(teams::remove_member),
+            web::post().to(team::remove_member),
         )
         .route(
             &format!("{base}/contacts"),
@@ -37,7 +37,7 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/workspaces/{id}/teams/{team_id}/resend",
-            web::post().to(teams::resend),
+            web::post().to(team::resend),
         )
         .route(
             "/workspaces/{id}/people",

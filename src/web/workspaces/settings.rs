@@ -23,7 +23,7 @@ use crate::web::forms::FormErrors;
 use crate::web::invitations::listing::{self, InvitationRow};
 use crate::web::invitations::share_link::{self, LinkForm, LinkView};
 use crate::web::layout::Layout;
-use crate::web::teams::teams::TeamRow;
+use crate::web::teams::team::TeamRow;
 
 struct MemberRow {
     user_id: UserId,
@@ -141,7 +141,7 @@ async fn render_users(
     let page = signed
         .page(move |conn, frame| {
             let users = load_users(conn, &frame.user, id)?;
-            let teams = crate::web::teams::teams::team_rows(conn, &users.0)?;
+            let teams = crate::web::teams::team::team_rows(conn, &users.0)?;
             Ok((users, teams))
         })
         .await?;
