@@ -48,6 +48,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::auth::csrf::require_token))
+                .wrap(from_fn(crate::web::errors::in_frame))
                 .wrap(from_fn(crate::web::input::require_text))
                 .wrap(session_middleware(store.clone(), key.clone(), secure))
                 .wrap(from_fn(crate::web::context::hold_connection))

@@ -51,6 +51,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_reports (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        report -> Text,
+    }
+}
+
+diesel::table! {
     invitation_links (token_hash) {
         token_hash -> Text,
         invitation_id -> Uuid,
@@ -403,6 +413,8 @@ diesel::joinable!(contacts -> organisations (organisation_id));
 diesel::joinable!(conversations -> patients (patient_id));
 diesel::joinable!(conversations -> workspaces (workspace_id));
 diesel::joinable!(frame_versions -> users (user_id));
+diesel::joinable!(import_reports -> organisations (organisation_id));
+diesel::joinable!(import_reports -> users (created_by));
 diesel::joinable!(invitation_links -> invitations (invitation_id));
 diesel::joinable!(invitations -> outbox (outbox_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
@@ -445,6 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     contacts,
     conversations,
     frame_versions,
+    import_reports,
     invitation_links,
     invitations,
     message_templates,

@@ -191,6 +191,7 @@ audit_actions! {
     AccountReactivated = "account_reactivated" => "Account reactivated",
     EmailVerified = "email_verified" => "Email address confirmed",
     GuestAccessEnded = "guest_access_ended" => "Guest access ended",
+    GuestEndChanged = "guest_end_changed" => "Guest end date changed",
     InvitationAccepted = "invitation_accepted" => "Invitation accepted",
     InvitationDeclined = "invitation_declined" => "Invitation declined",
     InvitationRescinded = "invitation_rescinded" => "Invitation withdrawn",

@@ -70,5 +70,6 @@ id_type!(TokenId);
 id_type!(WorkspaceId);
 id_type!(InvitationId);
 id_type!(OrganisationInvitationId);
+id_type!(ImportReportId);
 id_type!(TeamId);
 id_type!(ContactId);

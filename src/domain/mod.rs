@@ -6,6 +6,7 @@ pub mod conversation_ids;
 pub mod email;
 pub mod email_domains;
 pub mod enums;
+pub mod guest_end;
 pub mod ids;
 pub mod invitee;
 pub mod mobile;

@@ -9,7 +9,7 @@
 //! have an account in the organisation, and guests; anyone who may invite may resend. Each runs inside the caller's transaction; changes take the
 //! workspace's lock, so that invitations to one address cannot cross and the daily count holds.
 
-use chrono::{Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{Duration, NaiveDate, Utc};
 use diesel::PgConnection;
 
 use super::membership::tell_admins_of_request;
@@ -867,8 +867,7 @@ fn accept(
     };
     let ends_at = accepted
         .guest_until
-        .and_then(|day| day.succ_opt())
-        .map(|next_day| next_day.and_time(NaiveTime::MIN).and_utc())
+        .map(crate::domain::guest_end::ends_at)
         .filter(|_| accepted.role == WorkspaceRole::Guest);
     // A text message can be forwarded, and a mobile number mistyped: whoever holds such a link
     // joins as a pending guest, and an admin approves them.
@@ -948,7 +947,7 @@ fn accept(
         event = event.detail(format!(
             "{} joined as a guest until {} (invited by {inviter})",
             user.full_name(),
-            (ends_at - Duration::days(1)).format("%-d %B %Y")
+            crate::domain::guest_end::last_day(ends_at).format("%-d %B %Y")
         ));
     }
     audit::record(conn, &event)?;

@@ -77,12 +77,11 @@ pub fn add(
     else {
         return Ok(Decision::refused(NHS_NUMBER_IN_LIST));
     };
-    // The patient's id, not their NHS number: the organisation's audit is read by people
-    // outside the workspace.
     let detail = format!(
-        "{} added patient {} to {list_name}",
+        "{} added {} to {}",
         user.full_name(),
-        patient.id
+        audit_name(&patient),
+        audit_list(list)
     );
     audit::record(
         conn,
@@ -116,10 +115,11 @@ pub fn change(
     let after = patients::update(conn, patient, &record.written_by(user.id))?;
     if !changed.is_empty() {
         let detail = format!(
-            "{} changed the {} of patient {}",
+            "{} changed the {} of {} in {}",
             user.full_name(),
             changed.join(", "),
-            before.id,
+            audit_name(&before),
+            audit_list(list)
         );
         audit::record(
             conn,
@@ -152,6 +152,26 @@ pub fn to_change(
 }
 
 /// Which list, and the words the audit and the flash use for it.
+/// How the audit names a patient: in words a person can follow ("a patient (A P, born 1984)"),
+/// never their NHS number nor their full name (the organisation's audit is read by people
+/// outside the workspace), nor an id nobody can read.
+fn audit_name(patient: &Patient) -> String {
+    let initial = |name: &str| name.chars().next().map(|c| c.to_uppercase().to_string());
+    format!(
+        "a patient ({} {}, born {})",
+        initial(&patient.first_name).unwrap_or_default(),
+        initial(&patient.surname).unwrap_or_default(),
+        patient.date_of_birth.format("%Y")
+    )
+}
+
+fn audit_list(list: List) -> &'static str {
+    match list {
+        List::Personal(_) => "their personal list",
+        List::Workspace(_) => "the workspace's list",
+    }
+}
+
 fn list_for(access: &ConversationAccess, personal: bool) -> (List, &'static str) {
     if personal {
         (List::Personal(access.user), "your personal list")

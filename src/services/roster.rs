@@ -14,13 +14,14 @@ use super::organisation_invitations::{self, Carried};
 use super::{invitations, Actor, Decision};
 use crate::auth::permissions;
 use crate::db::models::audit;
+use crate::db::models::import_reports;
 use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::{self, User};
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{
-    AuditAction, EmailAddress, Invitee, OrganisationId, PersonName, Text, TextRules, UserId,
-    WorkspaceId, WorkspaceRole,
+    AuditAction, EmailAddress, ImportReportId, Invitee, OrganisationId, PersonName, Text,
+    TextRules, UserId, WorkspaceId, WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 
@@ -29,7 +30,7 @@ pub const MAX_ROWS: usize = 5000;
 /// What a row's grade may be.
 const GRADE: TextRules = TextRules::line("The grade", 100);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RowOutcome {
     Created,
     AlreadyThere,
@@ -49,7 +50,7 @@ impl RowOutcome {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RowReport {
     /// The line in the file (the header is line 1).
     pub line: usize,
@@ -60,7 +61,7 @@ pub struct RowReport {
     pub note: String,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     pub rows: Vec<RowReport>,
 }
@@ -413,6 +414,32 @@ pub fn upload(
     } else {
         import(conn, base_url, actor, &org, &upload.csv)
     }
+}
+
+/// Keeps a finished import's report for the page after the upload (replacing the person's
+/// earlier one); the id to show it by.
+pub fn keep_report(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+    report: &Report,
+) -> AppResult<ImportReportId> {
+    let id = ImportReportId::new();
+    let json = serde_json::to_string(report).map_err(|e| AppError::Unexpected(e.into()))?;
+    import_reports::keep(conn, id, org, user.id, &json)?;
+    Ok(id)
+}
+
+/// This person's kept report, if they may still import here; anything else is not found.
+pub fn kept_report(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+    id: ImportReportId,
+) -> AppResult<Report> {
+    permissions::import_users(conn, user, org)?;
+    let json = import_reports::find(conn, id, org, user.id)?.ok_or(AppError::NotFound)?;
+    serde_json::from_str(&json).map_err(|e| AppError::Unexpected(e.into()))
 }
 
 /// The email-less profile, and the organisation's workspaces `user` may invite members into.

@@ -1,18 +1,31 @@
 //! How an `AppError` is answered: sign-in redirects, and error pages rendered from
-//! templates/errors/ (the cause is logged, never shown).
+//! templates/errors/ (the cause is logged, never shown). For someone signed in, `in_frame`
+//! shows the same page inside their header and switcher, so a refused form or a wrong address
+//! does not look like being signed out.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 use crate::error::AppError;
+use crate::web::context::Signed;
 use crate::web::layout::Layout;
+
+/// What an error page said, kept on its response for `in_frame`.
+#[derive(Clone)]
+struct Shown {
+    heading: &'static str,
+    message: String,
+}
 
 #[derive(Template)]
 #[template(path = "errors/error.html")]
 struct ErrorPage {
     layout: Layout,
-    heading: &'static str,
+    heading: String,
     message: String,
 }
 
@@ -79,16 +92,47 @@ impl ResponseError for AppError {
                 )
             }
         };
-        let page = ErrorPage {
-            layout: Layout::bare(),
-            heading,
-            message: message.clone(),
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("<h1>{heading}</h1><p>{message}</p>"));
-        HttpResponse::build(self.status_code())
-            .content_type("text/html; charset=utf-8")
-            .body(body)
+        let mut response = error_page(self.status_code(), Layout::bare(), heading, &message);
+        // The database answered, so a signed-in frame can be read for it: `in_frame` does.
+        if !matches!(self, AppError::Unavailable(_) | AppError::Unexpected(_)) {
+            response.extensions_mut().insert(Shown { heading, message });
+        }
+        response
     }
+}
+
+fn error_page(status: StatusCode, layout: Layout, heading: &str, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        layout,
+        heading: heading.to_string(),
+        message: message.to_string(),
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| format!("<h1>{heading}</h1><p>{message}</p>"));
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+/// Middleware inside the session's: an error page for a signed-in person is shown again in
+/// their own frame (header, switcher, sections), with the same status and words.
+pub async fn in_frame(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let Some(shown) = res.response().extensions().get::<Shown>().cloned() else {
+        return Ok(res);
+    };
+    let request = res.request().clone();
+    let Ok(signed) = Signed::from_request(&request, &mut Payload::None).await else {
+        return Ok(res);
+    };
+    let status = res.status();
+    let Ok(page) = signed.page(|_, _| Ok(())).await else {
+        return Ok(res);
+    };
+    let response = error_page(status, page.layout, shown.heading, &shown.message);
+    Ok(ServiceResponse::new(request, response).map_into_boxed_body())
 }

@@ -72,6 +72,18 @@ async fn upload(browser: &Browser, org: OrganisationId, csv: &str, action: &str)
         .send()
         .await
         .unwrap();
+    if response.status().as_u16() == 303 {
+        // A finished import redirects to its report (Post/Redirect/Get): follow it, and keep
+        // where it was.
+        let location = response.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with(&format!("{action_url}/reports/")),
+            "{location}"
+        );
+        let mut report = browser.get(&location).await;
+        report.location = Some(location);
+        return report;
+    }
     Page {
         status: response.status().as_u16(),
         location: None,
@@ -776,6 +788,30 @@ async fn importing_a_csv_with_a_bad_row_twice_creates_nobody_twice() {
         1
     );
     assert_eq!(app.count("SELECT count(*) FROM users"), 3);
+    // The report is a page of its own: reloading it imports nothing, and it is the importer's.
+    let report = first
+        .location
+        .clone()
+        .expect("the import redirected to its report");
+    assert_ne!(Some(report.clone()), second.location);
+    let again = tara.browser.get(second.location.as_ref().unwrap()).await;
+    assert_eq!(again.status, 200);
+    assert!(again.body.contains("0 created, 3 already there, 2 refused"));
+    assert_eq!(app.count("SELECT count(*) FROM users"), 3);
+    assert_eq!(
+        tara.browser.get(&report).await.status,
+        404,
+        "only the latest report is kept"
+    );
+    let other_admin = app.trust_admin(org, "theo@nhs.net").await;
+    assert_eq!(
+        other_admin
+            .browser
+            .get(second.location.as_ref().unwrap())
+            .await
+            .status,
+        404
+    );
     assert_eq!(
         app.count("SELECT count(*) FROM roster_profiles WHERE user_id IS NULL AND grade = 'CT1'"),
         1

@@ -310,7 +310,7 @@ async fn ask_to_join_the_admin_approves_and_the_requester_switches(script: Scrip
         assert!(switcher.contains("Member"), "{switcher}");
         dave.press_in(SWITCHER, "Ward 2 Nurses").await;
         assert_eq!(dave.heading().await, "Ward 2 Nurses");
-        dave.sees("Approved").await;
+        dave.sees("Latest open conversations").await;
         let current = dave
             .text_of("aside.app-switcher [aria-current='true']")
             .await;

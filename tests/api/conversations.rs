@@ -229,7 +229,7 @@ async fn patients_are_added_with_a_valid_nhs_number_and_bad_values_are_refused_b
     );
     assert_eq!(
         app.text("SELECT detail FROM audit_events WHERE action = 'patient_changed'"),
-        format!("Amy Okonkwo changed the mobile number of patient {patient}"),
+        "Amy Okonkwo changed the mobile number of a patient (P P, born 1984) in the workspace's list",
         "the NHS number stays out of the organisation's audit"
     );
     // An invalid change is refused beside the field, nothing saved.
@@ -968,4 +968,116 @@ async fn with_100000_messages_each_filter_reads_its_index_and_the_page_stays_pag
     let page = pam.browser.get(&list(&ws)).await;
     assert_eq!(page.status, 200);
     assert!(listed(&page.body, &ws).is_empty());
+}
+
+/// Chooses the workspace in the switcher and opens the home page.
+async fn home_of(person: &Person, ws: &str) -> Page {
+    person
+        .browser
+        .post(&format!("/workspaces/{ws}/switch"), &[])
+        .await
+        .assert_redirect_to("/");
+    let home = person.browser.get("/").await;
+    assert_eq!(home.status, 200);
+    home
+}
+
+#[actix_web::test]
+async fn a_workspace_home_is_its_inbox_and_each_member_sees_only_what_is_theirs() {
+    let app = spawn_app().await;
+    let (org, amy, dave, ws) = ward(&app).await;
+    let pam = app.person(org, "pam@nhs.net", "Pam", "Pending").await;
+    let gus = app.person(org, "gus@nhs.net", "Gus", "Guest").await;
+    join_approved(&amy, &gus, &ws).await;
+    app.sql(&format!(
+        "UPDATE workspace_members SET role = 'guest', ends_at = '2031-04-01T00:00:00Z'
+          WHERE user_id = '{}'",
+        gus.user.id
+    ));
+    let first = add_patient(&app, &amy, &ws, NHS_1, "Ann", false).await;
+    let second = add_patient(&app, &dave, &ws, NHS_2, "Bob", false).await;
+    let third = add_patient(&app, &dave, &ws, NHS_3, "Cat", false).await;
+    let by_amy = send(&amy, &ws, &first, "sms", "From Amy about Ann").await;
+    let by_dave = send(&dave, &ws, &second, "sms", "From Dave about Bob").await;
+    let done = send(&dave, &ws, &third, "sms", "Cat is well").await;
+    // One left for anyone, one closed: done conversations are not in the inbox.
+    app.sql(&format!(
+        "UPDATE conversations SET assigned_to = NULL WHERE id = '{by_dave}'"
+    ));
+    app.sql(&format!(
+        "UPDATE conversations SET status = 'done', done_at = now() WHERE id = '{done}'"
+    ));
+    pam.browser
+        .post(&format!("/workspaces/{ws}/join"), &[])
+        .await
+        .assert_redirect_to("/");
+
+    // The admin: what is theirs, what nobody holds, who waits, the latest open ones.
+    let home = home_of(&amy, &ws).await;
+    assert_eq!(home.element_text("assigned-to-me"), "1 open");
+    assert_eq!(home.element_text("unassigned"), "1 open");
+    assert_eq!(home.element_text("waiting"), "1 person");
+    assert_eq!(
+        listed(&home.body, &ws),
+        vec![by_dave.clone(), by_amy.clone()]
+    );
+    assert!(home.body.contains("From Amy about Ann"));
+    assert!(home.body.contains("Assigned to you"));
+    assert!(!home.body.contains("Cat is well"));
+
+    // A member: the same inbox without the approval queue.
+    let home = home_of(&dave, &ws).await;
+    assert_eq!(home.element_text("assigned-to-me"), "0 open");
+    assert_eq!(home.element_text("unassigned"), "1 open");
+    assert!(!home.body.contains("id=\"waiting\""));
+    assert!(home.body.contains("Assigned to Amy Okonkwo"));
+
+    // The guest: only what is assigned to them, and the day their access ends.
+    let home = home_of(&gus, &ws).await;
+    assert_eq!(home.element_text("assigned-to-me"), "0 open");
+    assert!(!home.body.contains("id=\"unassigned\""));
+    assert!(listed(&home.body, &ws).is_empty());
+    assert!(home.inner_text("guest-until").contains("31 March 2031"));
+    app.sql(&format!(
+        "UPDATE conversations SET assigned_to = '{}' WHERE id = '{by_dave}'",
+        gus.user.id
+    ));
+    let home = gus.browser.get("/").await;
+    assert_eq!(home.element_text("assigned-to-me"), "1 open");
+    assert_eq!(listed(&home.body, &ws), vec![by_dave.clone()]);
+    assert!(!home.body.contains("From Amy about Ann"));
+
+    // Pending: told whose approval they wait for, and nothing of the workspace's.
+    let home = home_of(&pam, &ws).await;
+    assert!(home.body.contains("Your request to join Ward 2 is waiting"));
+    assert!(!home.body.contains("id=\"inbox\""));
+    assert!(listed(&home.body, &ws).is_empty());
+}
+
+#[actix_web::test]
+async fn my_workspace_lists_your_own_patients_and_templates_and_opens_them_in_a_workspace() {
+    let app = spawn_app().await;
+    let (_org, _amy, dave, ws) = ward(&app).await;
+    let own = add_patient(&app, &dave, &ws, NHS_3, "Cat", true).await;
+    dave.browser
+        .submit(
+            &format!("/workspaces/{ws}/templates"),
+            &format!("/workspaces/{ws}/templates"),
+            &[
+                ("name", "Clinic reminder"),
+                ("body", "Dear {first_name}, see you soon"),
+            ],
+        )
+        .await;
+    dave.browser
+        .post("/workspaces/personal/switch", &[])
+        .await
+        .assert_redirect_to("/");
+    let home = dave.browser.get("/").await;
+    assert!(home.body.contains(&format!(
+        "href=\"/workspaces/{ws}/patients/{own}\">Cat Patient</a>"
+    )));
+    assert!(home
+        .inner_text("personal-templates")
+        .contains("Clinic reminder"));
 }

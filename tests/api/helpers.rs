@@ -408,6 +408,53 @@ impl Page {
         let close = after[open..].find('<').unwrap() + open;
         after[open..close].trim().to_string()
     }
+
+    /// The text inside the element with this id, its children's included (tags dropped,
+    /// whitespace collapsed).
+    pub fn inner_text(&self, id: &str) -> String {
+        let at = self
+            .body
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no #{id} in:\n{}", self.body));
+        let start = self.body[..at].rfind('<').unwrap();
+        let tag: String = self.body[start + 1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+        let mut depth = 0;
+        let mut i = start;
+        let end = loop {
+            let next_open = self.body[i + 1..].find(&open).map(|n| n + i + 1);
+            let next_close = self.body[i + 1..].find(&close).map(|n| n + i + 1).unwrap();
+            match next_open {
+                Some(o) if o < next_close => {
+                    depth += 1;
+                    i = o;
+                }
+                _ if depth == 0 => break next_close,
+                _ => {
+                    depth -= 1;
+                    i = next_close;
+                }
+            }
+        };
+        let inner = &self.body[self.body[start..].find('>').unwrap() + start + 1..end];
+        let mut text = String::new();
+        let mut in_tag = false;
+        for c in inner.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    text.push(' ');
+                }
+                c if !in_tag => text.push(c),
+                _ => {}
+            }
+        }
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
 }
 
 pub fn attribute_after(html: &str, marker: &str) -> Option<String> {

@@ -758,6 +758,144 @@ async fn a_guest_is_told_a_week_before_their_access_ends_and_it_ends_on_the_day(
 }
 
 #[actix_web::test]
+async fn an_admin_moves_or_removes_a_guests_end_date_and_the_guest_sees_it_at_home() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
+    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+    crate::workspaces::join_approved(&amy, &dave, &ws).await;
+    let guest_org = app.create_org("Guests", &["gmail.com"]);
+    let carer = app
+        .person(guest_org, "carer@gmail.com", "Chris", "Carer")
+        .await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/invitations"),
+            &[
+                ("emails", "carer@gmail.com"),
+                ("role", "guest"),
+                ("guest_until", &until.format("%Y-%m-%d").to_string()),
+            ],
+        )
+        .await;
+    let link = invitation_link(&app, "carer@gmail.com", 1).await;
+    carer
+        .browser
+        .post(&format!("{link}/accept"), &[])
+        .await
+        .assert_redirect_to("/");
+    let round = staffroom::housekeeping::run_once(&mut app.conn(), &app.base_url).unwrap();
+    assert_eq!(round.guests_warned, 1);
+
+    let users = amy
+        .browser
+        .get(&format!("/workspaces/{ws}/settings/users"))
+        .await;
+    let form_path = format!("/workspaces/{ws}/members/{}/end-date", carer.user.id);
+    assert!(users.body.contains(&format!("href=\"{form_path}\"")));
+    assert!(users
+        .body
+        .contains(&format!("until {}", until.format("%-d %b %Y"))));
+    let form = amy.browser.get(&form_path).await;
+    assert_eq!(form.status, 200);
+    assert!(form
+        .inner_text("current-end")
+        .contains(&until.format("%-d %B %Y").to_string()));
+
+    // Bad dates are refused beside the field, with what was typed kept.
+    for (day, month, year, says) in [
+        ("31", "2", "2030", "Enter a real end date"),
+        ("1", "1", "2001", "The end date must be in the future"),
+        ("", "", "", "last day, or choose no end date"),
+    ] {
+        let page = amy
+            .browser
+            .submit(
+                &form_path,
+                &form_path,
+                &[
+                    ("last_day-day", day),
+                    ("last_day-month", month),
+                    ("last_day-year", year),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 422, "{day}/{month}/{year}");
+        let said = page.inner_text("last_day-error");
+        assert!(said.contains(says), "{says}: {said}");
+        assert!(page.body.contains(&format!("id=\"last_day-year\" name=\"last_day-year\" type=\"text\" inputmode=\"numeric\" value=\"{year}\"")));
+    }
+
+    // Moved a month on: the guest's home says so, and the week-before warning is due again.
+    let later = until + chrono::Duration::days(30);
+    let (d, m, y) = (
+        later.format("%-d").to_string(),
+        later.format("%-m").to_string(),
+        later.format("%Y").to_string(),
+    );
+    amy.browser
+        .submit(
+            &form_path,
+            &form_path,
+            &[
+                ("last_day-day", &d),
+                ("last_day-month", &m),
+                ("last_day-year", &y),
+            ],
+        )
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings/users"));
+    carer
+        .browser
+        .post(&format!("/workspaces/{ws}/switch"), &[])
+        .await
+        .assert_redirect_to("/");
+    let home = carer.browser.get("/").await;
+    assert!(home
+        .inner_text("guest-until")
+        .contains(&later.format("%-d %B %Y").to_string()));
+    app.sql(
+        "UPDATE workspace_members SET ends_at = ends_at - interval '30 days' WHERE role = 'guest'",
+    );
+    let round = staffroom::housekeeping::run_once(&mut app.conn(), &app.base_url).unwrap();
+    assert_eq!(round.guests_warned, 1, "warned again for the new date");
+    assert_eq!(
+        app.count("SELECT count(*) FROM audit_events WHERE action = 'guest_end_changed'"),
+        1
+    );
+
+    // No end date at all.
+    amy.browser
+        .submit(&form_path, &form_path, &[("no_end", "yes")])
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings/users"));
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM workspace_members WHERE role = 'guest' AND ends_at IS NULL"
+        ),
+        1
+    );
+    let home = carer.browser.get("/").await;
+    assert!(!home.body.contains("id=\"guest-until\""));
+
+    // Only the workspace's admins, and only for guests: anything else is not found.
+    assert_eq!(dave.browser.get(&form_path).await.status, 404);
+    let page = dave.browser.post(&form_path, &[("no_end", "yes")]).await;
+    assert_eq!(page.status, 404);
+    let not_a_guest = format!("/workspaces/{ws}/members/{}/end-date", dave.user.id);
+    assert_eq!(amy.browser.get(&not_a_guest).await.status, 404);
+    let page = amy.browser.post(&not_a_guest, &[("no_end", "yes")]).await;
+    assert_eq!(page.status, 404);
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspace_members WHERE ends_at IS NOT NULL"),
+        0
+    );
+    app.stop().await;
+}
+
+#[actix_web::test]
 async fn a_reminder_goes_out_three_days_before_expiry_and_both_links_work() {
     let app = spawn_app().await;
     let org = app.nhs_org();

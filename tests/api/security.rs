@@ -304,3 +304,42 @@ async fn a_session_ends_after_30_idle_minutes_and_12_hours_after_sign_in() {
         "12 hours after sign-in, however active"
     );
 }
+
+#[actix_web::test]
+async fn error_pages_keep_a_signed_in_persons_header_and_switcher() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ws = crate::workspaces::create_workspace(&amy, org, "Ward 2").await;
+
+    // A form whose token has gone (the CSRF middleware's refusal).
+    let expired = amy
+        .browser
+        .post_raw(
+            &format!("/workspaces/{ws}/leave"),
+            &[("csrf_token", "stale")],
+        )
+        .await;
+    assert_eq!(expired.status, 403);
+    assert!(expired.body.contains("This form has expired"));
+    assert!(expired.body.contains("Amy Okonkwo"), "{}", expired.body);
+    assert!(expired.body.contains("Ward 2"), "the switcher is there");
+
+    // A handler's 404 and an unknown address.
+    for path in [
+        format!("/workspaces/{}/settings", uuid::Uuid::new_v4()),
+        "/no/such/page".to_string(),
+    ] {
+        let missing = amy.browser.get(&path).await;
+        assert_eq!(missing.status, 404, "{path}");
+        assert!(missing.body.contains("Page not found"));
+        assert!(missing.body.contains("Amy Okonkwo"), "{path}");
+    }
+
+    // Signed out, the same pages carry no one's name.
+    let stranger = app.new_browser();
+    let missing = stranger.get("/no/such/page").await;
+    assert_eq!(missing.status, 404);
+    assert!(!missing.body.contains("Amy Okonkwo"));
+    assert_eq!(app.count("SELECT count(*) FROM workspace_members"), 1);
+}

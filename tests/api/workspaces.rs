@@ -862,3 +862,34 @@ async fn two_creates_with_one_name_at_once_make_one_workspace_and_one_clear_refu
     assert!(refused.body.contains("already has a workspace called"));
     assert_eq!(app.count("SELECT count(*) FROM workspaces"), 1);
 }
+
+#[actix_web::test]
+async fn discover_finds_workspaces_and_examples_by_name_or_specialty_whatever_the_case() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    create_workspace(&amy, org, "Maternity - Ward 2").await;
+    let page = format!("/organisations/{org}/workspaces");
+
+    let found = amy.browser.get(&format!("{page}?q=WARD")).await;
+    assert_eq!(found.status, 200);
+    assert!(found
+        .inner_text("workspaces")
+        .contains("Maternity - Ward 2"));
+    assert!(
+        found.body.contains("value=\"WARD\""),
+        "the search stays in its box"
+    );
+
+    let found = amy.browser.get(&format!("{page}?q=cardio")).await;
+    assert!(!found.body.contains("id=\"workspaces\""));
+    let examples = found.inner_text("examples");
+    assert!(examples.contains("Cardiology") && examples.contains("Paediatric Cardiology"));
+    assert!(!examples.contains("Dermatology"));
+
+    let none = amy.browser.get(&format!("{page}?q=%3Cscript%3E")).await;
+    assert_eq!(none.status, 200);
+    let said = none.inner_text("no-matches");
+    assert!(said.contains("&#60;script&#62;"), "{said}");
+    assert!(!none.body.contains("<script>"));
+}

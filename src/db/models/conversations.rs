@@ -358,3 +358,97 @@ mod tests {
         assert_eq!(Cursor::decode("12_not-a-uuid"), None);
     }
 }
+
+/// Counts on the home page stop here ("99+"): a capped count reads at most this many index
+/// entries, whatever the workspace's size.
+pub const INBOX_CAP: i64 = 99;
+
+/// A workspace's home: what waits for this person, in one statement.
+#[derive(Debug, Clone, Default)]
+pub struct Inbox {
+    /// Open conversations assigned to them (capped at `INBOX_CAP + 1`).
+    pub assigned_to_me: i64,
+    /// Open conversations nobody holds yet (colleagues only; capped).
+    pub unassigned: i64,
+    /// People asking to join (for the workspace's admins; capped).
+    pub waiting: i64,
+    /// The latest open conversations they see, newest first.
+    pub latest: Vec<InboxLine>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct InboxLine {
+    pub id: ConversationId,
+    pub patient: String,
+    pub last_message_at: DateTime<Utc>,
+    pub assigned_to: Option<UserId>,
+    pub assignee: Option<String>,
+    /// The start of the latest message.
+    pub latest: Option<String>,
+}
+
+#[derive(QueryableByName)]
+struct InboxRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    assigned_to_me: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    unassigned: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    waiting: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    latest: String,
+}
+
+/// The home page's inbox of `workspace` for `me`: colleagues see every open conversation,
+/// guests only theirs (`only_mine`); `admin` adds the people waiting for approval. Each part
+/// reads the list's indexes from the top and stops at its cap or page, so it costs much the
+/// same in a workspace of a hundred conversations or a million.
+pub fn inbox(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    me: UserId,
+    only_mine: bool,
+    admin: bool,
+    shown: i64,
+) -> QueryResult<Inbox> {
+    use diesel::sql_types::{BigInt, Bool, Uuid};
+    let row: InboxRow = diesel::sql_query(
+        "SELECT
+           (SELECT count(*) FROM (SELECT 1 FROM conversations c
+              WHERE c.workspace_id = $1 AND c.status = 'open' AND c.assigned_to = $2
+              LIMIT $5 + 1) a) AS assigned_to_me,
+           (SELECT count(*) FROM (SELECT 1 FROM conversations c
+              WHERE NOT $3 AND c.workspace_id = $1 AND c.status = 'open' AND c.assigned_to IS NULL
+              LIMIT $5 + 1) u) AS unassigned,
+           (SELECT count(*) FROM (SELECT 1 FROM workspace_members m
+              WHERE $4 AND m.workspace_id = $1 AND m.status = 'pending'
+              LIMIT $5 + 1) w) AS waiting,
+           coalesce((SELECT json_agg(l ORDER BY l.last_message_at DESC, l.id DESC) FROM (
+              SELECT c.id, p.first_name || ' ' || p.surname AS patient, c.last_message_at,
+                     c.assigned_to, u.first_name || ' ' || u.surname AS assignee,
+                     left(m.body, 160) AS latest
+                FROM conversations c
+                JOIN patients p ON p.id = c.patient_id
+                LEFT JOIN users u ON u.id = c.assigned_to
+                LEFT JOIN messages m ON m.id = c.last_message_id
+               WHERE c.workspace_id = $1 AND c.status = 'open'
+                 AND (NOT $3 OR c.assigned_to = $2)
+               ORDER BY c.last_message_at DESC, c.id DESC
+               LIMIT $6) l), '[]')::text AS latest",
+    )
+    .bind::<Uuid, _>(workspace)
+    .bind::<Uuid, _>(me)
+    .bind::<Bool, _>(only_mine)
+    .bind::<Bool, _>(admin)
+    .bind::<BigInt, _>(INBOX_CAP)
+    .bind::<BigInt, _>(shown)
+    .get_result(conn)?;
+    let latest = serde_json::from_str(&row.latest)
+        .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
+    Ok(Inbox {
+        assigned_to_me: row.assigned_to_me,
+        unassigned: row.unassigned,
+        waiting: row.waiting,
+        latest,
+    })
+}

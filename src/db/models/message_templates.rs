@@ -43,6 +43,20 @@ pub fn insert(conn: &mut PgConnection, new: &NewMessageTemplate) -> QueryResult<
         .get_result(conn)
 }
 
+/// A person's own templates, by name (at most `limit`): My Workspace lists them.
+pub fn personal(
+    conn: &mut PgConnection,
+    user: UserId,
+    limit: i64,
+) -> QueryResult<Vec<MessageTemplate>> {
+    message_templates::table
+        .filter(message_templates::owner_id.eq(user))
+        .select(MessageTemplate::as_select())
+        .order((message_templates::name, message_templates::id))
+        .limit(limit)
+        .load(conn)
+}
+
 /// The templates this person may use here: their own, and the workspace's shared ones when
 /// `shared` (approved colleagues), shared first, then by name.
 pub fn usable(

@@ -6,6 +6,7 @@ pub mod audit_log;
 pub mod contacts;
 pub mod conversations;
 pub mod frame;
+pub mod import_reports;
 pub mod invitations;
 pub mod join_links;
 pub mod message_templates;

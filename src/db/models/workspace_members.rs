@@ -382,3 +382,25 @@ pub fn longest_standing_colleague(
     .optional()?;
     Ok(found.map(|f| f.user_id))
 }
+
+/// Sets (or with `None` removes) an approved guest's end; the week-before warning is due again
+/// for the new date. False when they are no longer an approved guest here.
+pub fn change_guest_end(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    user: UserId,
+    ends_at: Option<DateTime<Utc>>,
+) -> QueryResult<bool> {
+    let changed = diesel::update(
+        workspace_members::table
+            .find((workspace, user))
+            .filter(workspace_members::status.eq(MembershipStatus::Approved))
+            .filter(workspace_members::role.eq(WorkspaceRole::Guest)),
+    )
+    .set((
+        workspace_members::ends_at.eq(ends_at),
+        workspace_members::end_warned_at.eq(None::<DateTime<Utc>>),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}

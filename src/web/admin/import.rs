@@ -1,7 +1,9 @@
 //! `GET/POST /organisations/{org_id}/admin/import`: a CSV of rostered medics (multipart field
 //! `file`, header first_name,surname,email[,grade]). "Preview" (`action=preview`) shows what
-//! importing would do and changes nothing; "Import" (the default) imports and shows the
-//! row-by-row report. The import itself is `services::roster`, shared with the command line.
+//! importing would do and changes nothing; "Import" (the default) imports, keeps the row-by-row
+//! report and redirects to it (`GET .../admin/import/reports/{report_id}`), so reloading the
+//! report never imports again. The import itself is `services::roster`, shared with the
+//! command line.
 
 use actix_multipart::Multipart;
 use actix_web::{web, HttpResponse};
@@ -10,7 +12,7 @@ use futures_util::StreamExt;
 
 use super::AdminNav;
 use crate::auth::permissions;
-use crate::domain::OrganisationId;
+use crate::domain::{ImportReportId, OrganisationId};
 use crate::error::AppResult;
 use crate::services::roster::{self, Report, RowOutcome, Upload};
 use crate::services::{Actor, Decision};
@@ -167,29 +169,50 @@ pub async fn import(
     let (base_url, ip) = (signed.base_url(), signed.ip.clone());
     let decision = signed
         .decide(move |conn, user| {
-            roster::upload(conn, &base_url, &Actor::person(user, &ip), org_id, &upload)
+            let decision =
+                roster::upload(conn, &base_url, &Actor::person(user, &ip), org_id, &upload)?;
+            Ok(match decision {
+                Decision::Done(report) if !upload.preview => {
+                    let kept = roster::keep_report(conn, user, org_id, &report)?;
+                    Decision::Done((report, Some(kept)))
+                }
+                Decision::Done(report) => Decision::Done((report, None)),
+                Decision::Refused(reason) => Decision::Refused(reason),
+            })
         })
         .await?;
     let shown = match decision {
-        Decision::Done(report) if preview => Shown {
+        Decision::Done((report, Some(kept))) => {
+            return signed.done(
+                &format!("Import finished: {}.", report.summary()),
+                &format!("/organisations/{org_id}/admin/import/reports/{kept}"),
+            );
+        }
+        Decision::Done((report, None)) => Shown {
             report: Some(report),
-            previewed: true,
+            previewed: preview,
             csv,
         },
-        Decision::Done(report) => {
-            // The report is shown at once: it is this response, not a page to come back to.
-            signed
-                .session
-                .set_flash(&format!("Import finished: {}.", report.summary()))?;
-            Shown {
-                report: Some(report),
-                ..Shown::default()
-            }
-        }
         Decision::Refused(message) => {
             errors.add("file", message);
             Shown::default()
         }
     };
     render(&signed, org_id, errors, shown).await
+}
+
+/// The report of a finished import, kept for the person who ran it.
+pub async fn report_page(
+    signed: Signed,
+    path: web::Path<(OrganisationId, ImportReportId)>,
+) -> AppResult<HttpResponse> {
+    let (org_id, id) = path.into_inner();
+    let report = signed
+        .read(move |conn, user| roster::kept_report(conn, user, org_id, id))
+        .await?;
+    let shown = Shown {
+        report: Some(report),
+        ..Shown::default()
+    };
+    render(&signed, org_id, FormErrors::default(), shown).await
 }

@@ -110,6 +110,10 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         )
         .route(&format!("{base}/import"), web::post().to(import::import))
         .route(
+            &format!("{base}/import/reports/{{report_id}}"),
+            web::get().to(import::report_page),
+        )
+        .route(
             &format!("{base}/profiles/{{profile_id}}/invite"),
             web::get().to(profile_invite::invite_form),
         )

@@ -6,7 +6,9 @@
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
+
+use crate::domain::guest_end;
 use serde::Deserialize;
 
 use crate::auth::permissions;
@@ -130,20 +132,10 @@ impl InviteForm {
         let guest_until = if until.is_empty() || role != Some(WorkspaceRole::Guest) {
             None
         } else {
-            match NaiveDate::parse_from_str(until, "%Y-%m-%d") {
-                Ok(day) if day > Utc::now().date_naive() => Some(day),
-                Ok(_) => {
-                    errors.add("guest_until", "The end date must be in the future");
-                    None
-                }
-                Err(_) => {
-                    errors.add(
-                        "guest_until",
-                        "Enter the end date as year-month-day, like 2027-03-31",
-                    );
-                    None
-                }
-            }
+            errors.check(
+                "guest_until",
+                guest_end::parse_last_day(until, Utc::now().date_naive()),
+            )
         };
         Some(Request {
             invitees,

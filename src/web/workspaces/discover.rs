@@ -61,6 +61,8 @@ struct DiscoverPage {
     form: CreateForm,
     /// A request to join that was refused: the workspace and the message as typed.
     joining: Option<(WorkspaceId, String)>,
+    /// The search as typed; workspaces and examples are those whose name or specialty holds it.
+    q: String,
 }
 
 impl DiscoverPage {
@@ -161,7 +163,25 @@ fn present(
     form: CreateForm,
     joining: Option<(WorkspaceId, String)>,
 ) -> AppResult<HttpResponse> {
-    let d = page.data;
+    present_matching(page, errors, form, joining, String::new())
+}
+
+/// Whether `text` holds what was searched for, whatever the case (an empty search holds all).
+fn matches(search: &str, text: &[&str]) -> bool {
+    let search = search.trim().to_lowercase();
+    search.is_empty() || text.iter().any(|t| t.to_lowercase().contains(&search))
+}
+
+fn present_matching(
+    page: Page<Discovery>,
+    errors: FormErrors,
+    form: CreateForm,
+    joining: Option<(WorkspaceId, String)>,
+    q: String,
+) -> AppResult<HttpResponse> {
+    let mut d = page.data;
+    d.rows.retain(|r| matches(&q, &[&r.name, &r.specialty]));
+    d.examples.retain(|s| matches(&q, &[&s.name]));
     crate::web::render_with(
         errors.status(),
         &DiscoverPage {
@@ -175,21 +195,28 @@ fn present(
             errors,
             form,
             joining,
+            q,
         },
     )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SearchQuery {
+    q: String,
 }
 
 pub async fn discover_page(
     signed: Signed,
     org: web::Path<OrganisationId>,
+    query: web::Query<SearchQuery>,
 ) -> AppResult<HttpResponse> {
-    render(
-        &signed,
-        org.into_inner(),
-        FormErrors::default(),
-        CreateForm::default(),
-    )
-    .await
+    let org = org.into_inner();
+    let q: String = query.into_inner().q.trim().chars().take(100).collect();
+    let page = signed
+        .page(move |conn, frame| discover(conn, &frame.user, org))
+        .await?;
+    present_matching(page, FormErrors::default(), CreateForm::default(), None, q)
 }
 
 impl CreateForm {

@@ -3,6 +3,7 @@
 //! and the organisation settings trust administrators change.
 
 pub mod discover;
+pub mod guest_end;
 pub mod history;
 pub mod members;
 pub mod membership;
@@ -49,6 +50,15 @@ pub fn config(cfg: &mut web::ServiceConfig) {
         web::post().to(membership::request_to_join),
     )
     .route("/workspaces/{id}/leave", web::post().to(membership::leave))
+    // Before `{action}`: that route would take "end-date" for an action and answer 404.
+    .route(
+        "/workspaces/{id}/members/{user_id}/end-date",
+        web::get().to(guest_end::end_form),
+    )
+    .route(
+        "/workspaces/{id}/members/{user_id}/end-date",
+        web::post().to(guest_end::change_end),
+    )
     .route(
         "/workspaces/{id}/members/{user_id}/{action}",
         web::post().to(members::act),

@@ -15,7 +15,9 @@ use crate::db::models::specialties;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{InvitePolicy, Text, UserId, WorkspaceId, WorkspaceName, WorkspaceRole};
+use crate::domain::{
+    guest_end, InvitePolicy, Text, UserId, WorkspaceId, WorkspaceName, WorkspaceRole,
+};
 use crate::error::{AppError, AppResult};
 use crate::services::{workspaces, Actor, Decision};
 use crate::web::context::Signed;
@@ -124,7 +126,9 @@ fn load_users(
             pending: !m.is_approved(),
             message: m.request_message.clone(),
             requested_on: m.requested_at.format("%-d %b %Y").to_string(),
-            ends_on: m.ends_at.map(|at| at.format("%-d %b %Y").to_string()),
+            ends_on: m
+                .ends_at
+                .map(|at| guest_end::last_day(at).format("%-d %b %Y").to_string()),
             is_self: u.id == user.id,
         })
         .collect();
