@@ -28,7 +28,7 @@ async fn a_trust_administrator_changes_the_allowed_domains_and_who_may_create_wo
     let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let discover = format!("/organisations/{org}/workspaces");
-    let create_form = format!("action=\"/organisations/{org}/workspaces\"");
+    let create_form = format!("method=\"post\" action=\"/organisations/{org}/workspaces\"");
     assert!(tara
         .browser
         .get(&discover)
