@@ -330,6 +330,19 @@ pub fn manage_invitation(
     Ok((access, invitation))
 }
 
+/// "May send this invitation again": anyone who may invite into the workspace (Moxo's rule:
+/// anyone who may invite may resend). The link is new; role and inviter stay as they were.
+pub fn resend_invitation(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+    invitation: crate::domain::InvitationId,
+) -> AppResult<(WorkspaceAccess, crate::db::models::invitations::Invitation)> {
+    let access = invite(conn, user, id)?;
+    let invitation = crate::db::models::invitations::find_in_workspace(conn, id, invitation)?;
+    Ok((access, invitation))
+}
+
 // ---------------------------------------------------------------- conversations with patients
 
 /// A member using the workspace's conversations: approved colleagues see everything shared;

@@ -419,7 +419,7 @@ pub fn resend(
 ) -> AppResult<Decision> {
     let user = actor.user()?;
     let workspace = workspaces::lock(conn, id)?;
-    let (_, invitation) = permissions::manage_invitation(conn, user, id, invitation_id)?;
+    let (_, invitation) = permissions::resend_invitation(conn, user, id, invitation_id)?;
     if !invitation.is_open() {
         return Ok(not_open());
     }
