@@ -42,6 +42,34 @@ pub fn administer_organisation(
     Ok(organisation)
 }
 
+/// "May keep the organisation's teams": the same holders as `administer_organisation`
+/// ("manage users" or "manage workspaces", organisation-wide).
+pub fn keep_teams(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    administer_organisation(conn, user, org)
+}
+
+/// "May add to the organisation's contacts and see them": any member (not suspended).
+pub fn use_contacts(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    member_organisation(conn, user, org)
+}
+
+/// "May merge two contacts": "manage users", organisation-wide.
+pub fn merge_contacts(
+    conn: &mut PgConnection,
+    user: &User,
+    org: OrganisationId,
+) -> AppResult<Organisation> {
+    administer_users(conn, user, org)
+}
+
 /// A member of `org` holding an organisation-wide role that grants `permission` (a role
 /// scoped to one workspace grants nothing organisation-wide).
 fn hold_organisation_wide(
@@ -299,6 +327,19 @@ pub fn manage_invitation(
     if !(access.manages || is_inviter) {
         return Err(AppError::NotFound);
     }
+    Ok((access, invitation))
+}
+
+/// "May send this invitation again": anyone who may invite into the workspace (Moxo's rule:
+/// anyone who may invite may resend). The link is new; role and inviter stay as they were.
+pub fn resend_invitation(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+    invitation: crate::domain::InvitationId,
+) -> AppResult<(WorkspaceAccess, crate::db::models::invitations::Invitation)> {
+    let access = invite(conn, user, id)?;
+    let invitation = crate::db::models::invitations::find_in_workspace(conn, id, invitation)?;
     Ok((access, invitation))
 }
 

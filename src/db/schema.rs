@@ -15,6 +15,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    contacts (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        first_name -> Text,
+        surname -> Text,
+        email -> Nullable<Text>,
+        mobile -> Nullable<Text>,
+        added_by -> Nullable<Uuid>,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     conversations (id) {
         id -> Uuid,
         workspace_id -> Uuid,
@@ -277,6 +290,35 @@ diesel::table! {
 }
 
 diesel::table! {
+    team_invitations (team_id, invitation_id) {
+        team_id -> Uuid,
+        invitation_id -> Uuid,
+        invited_by -> Nullable<Uuid>,
+        invited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Uuid,
+        organisation_id -> Uuid,
+        user_id -> Uuid,
+        added_by -> Nullable<Uuid>,
+        added_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Uuid,
+        organisation_id -> Uuid,
+        name -> Text,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     throttles (key) {
         key -> Text,
         failures -> Int4,
@@ -307,6 +349,16 @@ diesel::table! {
         deactivated_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    workspace_contacts (workspace_id, contact_id) {
+        workspace_id -> Uuid,
+        contact_id -> Uuid,
+        invitation_id -> Nullable<Uuid>,
+        added_by -> Nullable<Uuid>,
+        added_at -> Timestamptz,
     }
 }
 
@@ -357,6 +409,7 @@ diesel::table! {
 
 diesel::joinable!(audit_events -> organisations (organisation_id));
 diesel::joinable!(audit_events -> workspaces (workspace_id));
+diesel::joinable!(contacts -> organisations (organisation_id));
 diesel::joinable!(conversations -> patients (patient_id));
 diesel::joinable!(conversations -> workspaces (workspace_id));
 diesel::joinable!(frame_versions -> users (user_id));
@@ -384,7 +437,14 @@ diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
 diesel::joinable!(roles -> organisations (organisation_id));
 diesel::joinable!(roster_profiles -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(team_invitations -> invitations (invitation_id));
+diesel::joinable!(team_invitations -> teams (team_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(teams -> organisations (organisation_id));
 diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(workspace_contacts -> contacts (contact_id));
+diesel::joinable!(workspace_contacts -> invitations (invitation_id));
+diesel::joinable!(workspace_contacts -> workspaces (workspace_id));
 diesel::joinable!(workspace_join_links -> users (created_by));
 diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
 diesel::joinable!(workspace_members -> workspaces (workspace_id));
@@ -394,6 +454,7 @@ diesel::joinable!(workspaces -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
+    contacts,
     conversations,
     frame_versions,
     import_reports,
@@ -415,9 +476,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     roster_profiles,
     sessions,
     specialties,
+    team_invitations,
+    team_members,
+    teams,
     throttles,
     user_totp,
     users,
+    workspace_contacts,
     workspace_join_links,
     workspace_members,
     workspaces,

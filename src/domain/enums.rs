@@ -247,6 +247,15 @@ audit_actions! {
     ProfileImported = "profile_imported" => "Roster profile imported",
     ProfileMerged = "profile_merged" => "Roster profile merged",
     UsersImported = "users_imported" => "Roster imported",
+    TeamCreated = "team_created" => "Team created",
+    TeamMemberAdded = "team_member_added" => "Added to a team",
+    TeamMemberRemoved = "team_member_removed" => "Taken out of a team",
+    TeamInvited = "team_invited" => "Team invited to a workspace",
+    TeamInvitationsResent = "team_invitations_resent" => "Team's invitations sent again",
+    ContactAdded = "contact_added" => "Contact added",
+    ContactAddedToWorkspace = "contact_added_to_workspace" => "Contact added to a workspace",
+    ContactEmailAdded = "contact_email_added" => "Email address added to a contact",
+    ContactMerged = "contact_merged" => "Duplicate contacts merged",
 }
 
 #[cfg(test)]

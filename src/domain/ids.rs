@@ -71,3 +71,5 @@ id_type!(WorkspaceId);
 id_type!(InvitationId);
 id_type!(OrganisationInvitationId);
 id_type!(ImportReportId);
+id_type!(TeamId);
+id_type!(ContactId);

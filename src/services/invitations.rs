@@ -1,7 +1,12 @@
 //! Invitations into a workspace: inviting one or many addresses (each with its own outcome),
 //! resending and rescinding, sending an invitation's link (also for the reminder three days
 //! before expiry, by housekeeping), and answering one (accept, decline, ask for a new one) by
-//! its link or from inside the app. Each runs inside the caller's transaction; changes take the
+//! its link or from inside the app. Inviting a team invites each of its members (recorded with
+//! the team, for its row on the Users page), and inviting a contact invites them as a guest.
+//!
+//! Who may invite whom (Moxo's rule), checked here under the workspace's lock: those who
+//! manage the workspace invite anyone; other members who may invite add colleagues who already
+//! have an account in the organisation, and guests; anyone who may invite may resend. Each runs inside the caller's transaction; changes take the
 //! workspace's lock, so that invitations to one address cannot cross and the daily count holds.
 
 use chrono::{Duration, NaiveDate, Utc};
@@ -16,18 +21,24 @@ use crate::db::models::invitations::{
     self, Invitation, NewInvitation, Status, DAILY_LIMIT, VALID_FOR_DAYS,
 };
 use crate::db::models::organisations;
+use crate::db::models::team_invitations;
+use crate::db::models::team_members;
+use crate::db::models::teams;
 use crate::db::models::users::{self, User};
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{
-    AuditAction, InvitationId, Invitee, MembershipStatus, Token, WorkspaceId, WorkspaceRole,
+    AuditAction, EmailAddress, InvitationId, Invitee, MembershipStatus, TeamId, Token, WorkspaceId,
+    WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::{self, messages};
 
-/// What the inviter asked for: the same role (and guest end date) for every address.
+/// What the inviter asked for: the same role (and guest end date) for every address, and for
+/// each member of the team, if one was chosen.
 pub struct Request {
     pub invitees: Vec<(String, Result<Invitee, crate::domain::DomainError>)>,
+    pub team: Option<TeamId>,
     pub role: WorkspaceRole,
     pub guest_until: Option<NaiveDate>,
 }
@@ -61,6 +72,11 @@ pub fn invite(
     if !permissions::may_invite_as(&access, request.role) {
         return Ok(Decision::refused(refusal_for_role(&access, request.role)));
     }
+    // Another organisation's team is not found, like one that does not exist.
+    let team = request
+        .team
+        .map(|team| teams::find_in(conn, workspace.organisation_id, team))
+        .transpose()?;
     let mut batch = Batch {
         base_url,
         actor,
@@ -75,12 +91,109 @@ pub fn invite(
     for (typed, parsed) in request.invitees {
         let result = match parsed {
             Err(why) => AddressOutcome::Invalid(why.0),
-            Ok(invitee) => invite_one(conn, &mut batch, &invitee)?,
+            Ok(invitee) => {
+                let (outcome, invitation) = invite_one(conn, &mut batch, &invitee)?;
+                if let (Some(invitation), WorkspaceRole::Guest) = (invitation, batch.role) {
+                    let (actor, workspace) = (batch.actor, &batch.workspace);
+                    super::contacts::note_invitation(conn, actor, workspace, &invitee, invitation)?;
+                }
+                outcome
+            }
         };
         let (text, ok) = result.line();
         lines.push((typed, text, ok));
     }
+    if let Some(team) = team {
+        lines.extend(invite_team(conn, &mut batch, &team)?);
+    }
     Ok(Decision::Done(lines))
+}
+
+/// Invites each member of the team who is not in the workspace, and records each invitation
+/// sent with the team. A member whose open invitation the team already sent is left to
+/// "Resend to those not joined": inviting the team again reaches its new members.
+fn invite_team(
+    conn: &mut PgConnection,
+    batch: &mut Batch,
+    team: &teams::Team,
+) -> AppResult<Vec<(String, String, bool)>> {
+    let inviter = batch.actor.user()?;
+    let workspace = batch.workspace.id;
+    let already: Vec<InvitationId> = team_invitations::of_team(conn, workspace, team.id)?
+        .into_iter()
+        .filter(Invitation::is_open)
+        .map(|i| i.id)
+        .collect();
+    let members = team_members::members(conn, team.id)?;
+    let mut lines = Vec::new();
+    let mut sent = 0;
+    for member in &members {
+        let typed = format!("{}: {} ({})", team.name, member.full_name(), member.email);
+        let Ok(email) = EmailAddress::parse(&member.email) else {
+            lines.push((
+                typed,
+                "Not sent: their account has no usable email address".into(),
+                false,
+            ));
+            continue;
+        };
+        let invitee = Invitee::Email(email);
+        let open = invitations::open_for_invitee(conn, workspace, &invitee)?;
+        if open.as_ref().is_some_and(|o| already.contains(&o.id)) {
+            lines.push((
+                typed,
+                "Already invited with this team: use Resend to those not joined".into(),
+                false,
+            ));
+            continue;
+        }
+        let (outcome, invitation) = invite_one(conn, batch, &invitee)?;
+        if let Some(invitation) = invitation {
+            team_invitations::record(conn, team.id, invitation, inviter.id)?;
+            sent += 1;
+        }
+        let (text, ok) = outcome.line();
+        lines.push((typed, text, ok));
+    }
+    audit::record(
+        conn,
+        &batch
+            .actor
+            .event(AuditAction::TeamInvited)
+            .organisation(batch.workspace.organisation_id)
+            .workspace(workspace)
+            .detail(format!(
+                "{} invited the team {} as {}: {sent} of its {} members were sent an invitation",
+                inviter.full_name(),
+                team.name,
+                batch.role,
+                members.len()
+            )),
+    )?;
+    Ok(lines)
+}
+
+/// Invites one contact into the workspace as a guest, under the workspace's lock: what
+/// happened, and the invitation (sent or sent again), if one was.
+pub fn invite_guest(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    workspace: Workspace,
+    access: &WorkspaceAccess,
+    invitee: &Invitee,
+) -> AppResult<(AddressOutcome, Option<InvitationId>)> {
+    let mut batch = Batch {
+        base_url,
+        actor,
+        organisation: organisations::find(conn, workspace.organisation_id)?.name,
+        budget: DAILY_LIMIT - invitations::sent_in_last_day(conn, workspace.id)?,
+        workspace,
+        role: WorkspaceRole::Guest,
+        guest_until: None,
+        manages: access.manages,
+    };
+    invite_one(conn, &mut batch, invitee)
 }
 
 /// Why this inviter may not invite with this role.
@@ -106,6 +219,10 @@ pub enum AddressOutcome {
     NotAdmitted {
         organisation: String,
         guests: bool,
+    },
+    /// Only those who manage the workspace invite colleagues who have no account yet.
+    NoAccountYet {
+        organisation: String,
     },
     MobileOnlyForGuests,
     Invalid(String),
@@ -141,6 +258,12 @@ impl AddressOutcome {
                 ),
                 false,
             ),
+            AddressOutcome::NoAccountYet { organisation } => (
+                format!(
+                    "Not sent: they have no account in {organisation} yet, and only the workspace's admins can invite new people. Ask an admin to invite them"
+                ),
+                false,
+            ),
             AddressOutcome::MobileOnlyForGuests => (
                 "Not sent: a mobile number can only be invited as a guest".to_string(),
                 false,
@@ -158,12 +281,25 @@ impl AddressOutcome {
 }
 
 /// Invites one address, inside the caller's transaction (which holds the workspace lock):
-/// refuses it, says they are a member already, resends an open invitation, or sends a new one.
+/// refuses it, says they are a member already, resends an open invitation, or sends a new one
+/// (and then says which invitation).
 fn invite_one(
     conn: &mut PgConnection,
     batch: &mut Batch,
     invitee: &Invitee,
-) -> AppResult<AddressOutcome> {
+) -> AppResult<(AddressOutcome, Option<InvitationId>)> {
+    Ok(match invite_address(conn, batch, invitee)? {
+        Ok((outcome, invitation)) => (outcome, Some(invitation)),
+        Err(outcome) => (outcome, None),
+    })
+}
+
+/// `invite_one`: Ok when an invitation went out, Err with why not.
+fn invite_address(
+    conn: &mut PgConnection,
+    batch: &mut Batch,
+    invitee: &Invitee,
+) -> AppResult<Result<(AddressOutcome, InvitationId), AddressOutcome>> {
     let (role, guest_until, manages) = (batch.role, batch.guest_until, batch.manages);
     let inviter = batch.actor.user()?;
     let existing = match invitee {
@@ -172,14 +308,14 @@ fn invite_one(
     };
     match invitee {
         Invitee::Mobile(_) if role != WorkspaceRole::Guest => {
-            return Ok(AddressOutcome::MobileOnlyForGuests)
+            return Ok(Err(AddressOutcome::MobileOnlyForGuests))
         }
         Invitee::Email(email) if role != WorkspaceRole::Guest => {
             if !organisations::admits(conn, batch.workspace.organisation_id, email.as_str())? {
-                return Ok(AddressOutcome::NotAdmitted {
+                return Ok(Err(AddressOutcome::NotAdmitted {
                     organisation: batch.organisation.clone(),
                     guests: batch.workspace.guests_allowed,
-                });
+                }));
             }
         }
         _ => {}
@@ -187,11 +323,27 @@ fn invite_one(
     if let Some(user) = &existing {
         let membership = workspace_members::find(conn, batch.workspace.id, user.id)?;
         if membership.is_some_and(|m| m.is_approved()) {
-            return Ok(AddressOutcome::AlreadyMember);
+            return Ok(Err(AddressOutcome::AlreadyMember));
+        }
+    }
+    // Moxo's rule: a colleague who does not manage the workspace adds only people who already
+    // have an account in the organisation (guests aside). An account elsewhere, or a suspended
+    // one, counts as none, so this says nothing of who has an account outside it. An open
+    // invitation they may still send again: anyone who may invite may resend.
+    if !manages && role != WorkspaceRole::Guest {
+        let colleague = match &existing {
+            Some(user) => organisations::is_member(conn, batch.workspace.organisation_id, user.id)?,
+            None => false,
+        };
+        if !colleague && invitations::open_for_invitee(conn, batch.workspace.id, invitee)?.is_none()
+        {
+            return Ok(Err(AddressOutcome::NoAccountYet {
+                organisation: batch.organisation.clone(),
+            }));
         }
     }
     if batch.budget <= 0 {
-        return Ok(AddressOutcome::LimitReached);
+        return Ok(Err(AddressOutcome::LimitReached));
     }
     batch.budget -= 1;
     let (base_url, workspace) = (batch.base_url, &batch.workspace);
@@ -224,7 +376,7 @@ fn invite_one(
                 ),
             ),
         )?;
-        return Ok(AddressOutcome::Resent);
+        return Ok(Ok((AddressOutcome::Resent, invitation.id)));
     }
     let invitation = invitations::insert(
         conn,
@@ -249,9 +401,12 @@ fn invite_one(
     )?;
     // Any approved member may be allowed to invite: to them an address with an account and one
     // without get the same words, or inviting would tell anyone who has an account.
-    Ok(AddressOutcome::Sent {
-        in_app: existing.is_some() && manages,
-    })
+    Ok(Ok((
+        AddressOutcome::Sent {
+            in_app: existing.is_some() && manages,
+        },
+        invitation.id,
+    )))
 }
 
 /// Resend: a new link (the old one stops working), 30 days again.
@@ -264,15 +419,39 @@ pub fn resend(
 ) -> AppResult<Decision> {
     let user = actor.user()?;
     let workspace = workspaces::lock(conn, id)?;
-    let (_, invitation) = permissions::manage_invitation(conn, user, id, invitation_id)?;
+    let (_, invitation) = permissions::resend_invitation(conn, user, id, invitation_id)?;
     if !invitation.is_open() {
         return Ok(not_open());
     }
     if invitations::sent_in_last_day(conn, id)? >= DAILY_LIMIT {
-        return Ok(Decision::Done(format!(
-            "Not sent: this workspace has sent {DAILY_LIMIT} invitations in the last 24 hours. Try again tomorrow."
-        )));
+        return Ok(Decision::Done(limit_reached()));
     }
+    let invitation = resend_open(conn, base_url, actor, &workspace, &invitation)?;
+    Ok(Decision::Done(format!(
+        "Invitation to {} sent again. The earlier link no longer works; the new one expires on {}.",
+        invitation.address(),
+        invitation.expires_at.format("%-d %B %Y")
+    )))
+}
+
+/// What a resend refused by the daily limit says.
+pub fn limit_reached() -> String {
+    format!(
+        "Not sent: this workspace has sent {DAILY_LIMIT} invitations in the last 24 hours. Try again tomorrow."
+    )
+}
+
+/// Sends an open invitation again, under the workspace's lock (the caller checked who may,
+/// and the daily limit): a new link, 30 days again, the same role and inviter.
+pub fn resend_open(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    workspace: &Workspace,
+    invitation: &Invitation,
+) -> AppResult<Invitation> {
+    let user = actor.user()?;
+    let id = workspace.id;
     let invitation = invitations::restart(
         conn,
         invitation.id,
@@ -280,7 +459,7 @@ pub fn resend(
         invitation.invited_by.unwrap_or(user.id),
         invitation.guest_until,
     )?;
-    send_link(conn, base_url, &invitation, &workspace, false)?;
+    send_link(conn, base_url, &invitation, workspace, false)?;
     audit::record(
         conn,
         &actor
@@ -293,11 +472,85 @@ pub fn resend(
                 invitation.address()
             )),
     )?;
-    Ok(Decision::Done(format!(
-        "Invitation to {} sent again. The earlier link no longer works; the new one expires on {}.",
-        invitation.address(),
-        invitation.expires_at.format("%-d %B %Y")
-    )))
+    Ok(invitation)
+}
+
+/// "Resend to those not joined": a new link for each open invitation the team's invitation
+/// sent into this workspace (the team as it was then), while the daily limit allows. Anyone
+/// who may invite into the workspace may.
+pub fn resend_to_team(
+    conn: &mut PgConnection,
+    base_url: &str,
+    actor: &Actor,
+    id: WorkspaceId,
+    team: TeamId,
+) -> AppResult<Decision> {
+    let user = actor.user()?;
+    let workspace = workspaces::lock(conn, id)?;
+    permissions::invite(conn, user, id)?;
+    let team = teams::find_in(conn, workspace.organisation_id, team)?;
+    let reached = team_invitations::of_team(conn, id, team.id)?;
+    if reached.is_empty() {
+        return Err(AppError::NotFound);
+    }
+    let mut budget = DAILY_LIMIT - invitations::sent_in_last_day(conn, id)?;
+    let (mut resent, mut held_back) = (0, 0);
+    for invitation in reached.iter().filter(|i| i.is_open()) {
+        // Joined some other way meanwhile (a request approved): nothing to resend.
+        if let Some(email) = &invitation.email {
+            let joined = match EmailAddress::parse(email).ok() {
+                Some(email) => match users::find_by_email(conn, &email)? {
+                    Some(account) => workspace_members::find(conn, id, account.id)?
+                        .is_some_and(|m| m.is_approved()),
+                    None => false,
+                },
+                None => false,
+            };
+            if joined {
+                continue;
+            }
+        }
+        if budget <= 0 {
+            held_back += 1;
+            continue;
+        }
+        budget -= 1;
+        resend_open(conn, base_url, actor, &workspace, invitation)?;
+        resent += 1;
+    }
+    audit::record(
+        conn,
+        &actor
+            .event(AuditAction::TeamInvitationsResent)
+            .organisation(workspace.organisation_id)
+            .workspace(id)
+            .detail(format!(
+                "{} resent the team {}'s invitations to the {resent} who had not joined",
+                user.full_name(),
+                team.name
+            )),
+    )?;
+    let people = |n: i32| if n == 1 { "person" } else { "people" };
+    let mut message = match resent {
+        0 => format!("Everyone {} invited has answered: nothing to resend.", team.name),
+        n => format!(
+            "Invitations sent again to the {n} {} of {} who had not joined. The earlier links no longer work.",
+            people(n),
+            team.name
+        ),
+    };
+    if held_back > 0 {
+        let before = if resent == 0 {
+            String::new()
+        } else {
+            format!("{message} ")
+        };
+        message = format!(
+            "{before}{held_back} {} not sent: this workspace has sent {DAILY_LIMIT} invitations in the last 24 hours. Try again tomorrow.",
+            people(held_back)
+        );
+    }
+    Ok(Decision::Done(message))
 }
 
 /// Rescind: the link stops working at once.

@@ -3,6 +3,7 @@
 //! line and housekeeping alike. Nothing here knows about HTTP.
 
 pub mod accounts;
+pub mod contacts;
 pub mod conversations;
 pub mod guests;
 pub mod invitations;
@@ -19,6 +20,7 @@ pub mod roster;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
+pub mod teams;
 pub mod trust;
 pub mod workspaces;
 

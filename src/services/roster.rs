@@ -557,6 +557,7 @@ pub fn invite_profile(
     }
     let request = invitations::Request {
         invitees: vec![(email.to_string(), Ok(Invitee::Email(email.clone())))],
+        team: None,
         role: invite.role,
         guest_until: None,
     };

@@ -2,8 +2,8 @@
 //! workspace switcher (bottom left) with each workspace's status and the invitations waiting for
 //! the user, the prompt admins see while people wait for approval, and a one-time confirmation
 //! message; the header's links (Administration, Organisation settings) and, on a workspace's
-//! pages, its sections (Conversations, Patients, Templates, Users, Settings, History) with the
-//! current one marked.
+//! pages, its sections (Conversations, Patients, Templates, Users, People, Settings, History)
+//! with the current one marked.
 
 use crate::auth::TypedSession;
 use crate::db::models::frame;
@@ -198,6 +198,9 @@ fn administration_home(held: &frame::Administration) -> Option<String> {
         "roles"
     } else if held.view_audit {
         "audit"
+    } else if held.manage_workspaces {
+        // Teams, the one part of Administration that "manage workspaces" alone opens.
+        return Some(format!("/organisations/{}/teams", held.organisation_id));
     } else {
         return None;
     };
@@ -280,6 +283,7 @@ fn sections(nav: &Navigation, path: &str) -> Option<Sections> {
         ("Patients", format!("{base}/patients"), true),
         ("Templates", format!("{base}/templates"), true),
         ("Users", format!("{base}/settings/users"), true),
+        ("People", format!("{base}/people"), item.colleague),
         ("Settings", format!("{base}/settings"), item.colleague),
         ("History", format!("{base}/history"), item.colleague),
     ];

@@ -17,6 +17,7 @@ pub mod invitations;
 pub mod layout;
 pub mod security_headers;
 pub mod setup;
+pub mod teams;
 pub mod workspaces;
 
 use actix_web::web::ServiceConfig;
@@ -35,6 +36,7 @@ pub fn config(cfg: &mut ServiceConfig) {
         .configure(invitations::config)
         .configure(admin::config)
         .configure(conversations::config)
+        .configure(teams::config)
         .configure(dev_mailbox::config)
         .configure(confirm::config);
 }

@@ -220,6 +220,20 @@ fn spec(route: &str) -> (Who, Vec<(&'static str, &'static str)>) {
             ("manage_users", "yes"),
             ("view_audit", "yes"),
         ],
+        "/organisations/{org_id}/teams" => vec![("name", "Day midwives")],
+        "/organisations/{org_id}/teams/{team_id}/members" => {
+            vec![("user_id", "{user_id}"), ("q", "kim")]
+        }
+        "/organisations/{org_id}/contacts" => vec![
+            ("first_name", "Chris"),
+            ("surname", "Carer"),
+            ("email", "chris.carer@example.com"),
+            ("mobile", "07700 900456"),
+            ("then", "quietly"),
+            ("workspace_id", "{id}"),
+        ],
+        "/organisations/{org_id}/contacts/{contact_id}/merge" => vec![("other", "{contact_id}")],
+        "/workspaces/{id}/people/{contact_id}/invite" => vec![("email", "jo.contact@example.com")],
         known_without_fields if KNOWN_WITHOUT_FIELDS.contains(&known_without_fields) => vec![],
         _ => ALL_FIELDS.iter().map(|f| (*f, "x")).collect(),
     };
@@ -246,6 +260,9 @@ const KNOWN_WITHOUT_FIELDS: &[&str] = &[
     "/organisations/{org_id}/admin/users/{user_id}/deactivate",
     "/organisations/{org_id}/admin/users/{user_id}/reactivate",
     "/organisations/{org_id}/admin/users/{user_id}/reset-two-factor",
+    "/organisations/{org_id}/teams/{team_id}/members/{user_id}/remove",
+    "/workspaces/{id}/teams/{team_id}/resend",
+    "/workspaces/{id}/people/{contact_id}/resend",
 ];
 
 /// Every field name the forms use, for routes the table does not know yet.
@@ -423,6 +440,11 @@ fn fingerprint(app: &TestApp) -> String {
         "roles",
         "role_assignments",
         "roster_profiles",
+        "teams",
+        "team_members",
+        "team_invitations",
+        "contacts",
+        "workspace_contacts",
         "one_time_tokens",
         "recovery_codes",
     ];
@@ -546,6 +568,36 @@ async fn world(app: &TestApp) -> World {
          VALUES ('{profile}', '{org}', 'Ravi', 'Rota', 'FY1', now())"
     ));
 
+    // A team with Kim in it, invited into the workspace; a contact without an email address
+    // on the workspace's People page.
+    let teams = format!("/organisations/{org}/teams");
+    tara.browser
+        .post(&teams, &[("name", "Night midwives")])
+        .await;
+    let team = app.text("SELECT id FROM teams");
+    tara.browser
+        .post(
+            &format!("{teams}/{team}/members"),
+            &[("user_id", &kim.user.id.to_string())],
+        )
+        .await;
+    let contacts = format!("/organisations/{org}/contacts");
+    let added = tara
+        .browser
+        .post(
+            &contacts,
+            &[
+                ("first_name", "Jo"),
+                ("surname", "Contact"),
+                ("mobile", "07700 900123"),
+                ("then", "quietly"),
+                ("workspace_id", &ws),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let contact = app.text("SELECT id FROM contacts");
+
     let new_user = format!("/organisations/{org}/admin/users/new");
     tara.browser
         .post(
@@ -578,6 +630,8 @@ async fn world(app: &TestApp) -> World {
         ("assignment_id", assignment),
         ("profile_id", profile),
         ("role_id", role),
+        ("team_id", team),
+        ("contact_id", contact),
         ("action", "role".to_string()),
     ]);
     let tokens = BTreeMap::from([

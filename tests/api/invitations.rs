@@ -546,20 +546,31 @@ async fn only_admins_or_the_inviter_resend_or_rescind_and_other_workspaces_ids_a
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
     join_approved(&amy, &kim, &ws).await;
     join_approved(&amy, &lee, &ws).await;
+    // Kim, not an admin, may invite a colleague who has an account (Moxo's rule).
+    app.create_named_user(org, "dave@nhs.net", "Dave", "Patel");
     invite_and_see_results(&kim, &ws, "dave@nhs.net", "member").await;
     let id = invitation_id(&app, "dave@nhs.net");
 
-    // Lee, another member, sees it but has no actions and cannot act.
+    // Lee, another member, sees it and may resend it (anyone who may invite may resend:
+    // Moxo's rule), but not rescind it.
     let users = lee.browser.get(&users_page(&ws)).await.body;
     assert!(users.contains("dave@nhs.net"));
     assert!(!users.contains(&format!("/invitations/{id}/rescind")));
-    for action in ["resend", "rescind"] {
-        let page = lee
-            .browser
-            .post(&format!("/workspaces/{ws}/invitations/{id}/{action}"), &[])
-            .await;
-        assert_eq!(page.status, 404, "{action}");
-    }
+    assert!(users.contains(&format!("/invitations/{id}/resend")));
+    let page = lee
+        .browser
+        .post(&format!("/workspaces/{ws}/invitations/{id}/rescind"), &[])
+        .await;
+    assert_eq!(page.status, 404);
+    lee.browser
+        .post(&format!("/workspaces/{ws}/invitations/{id}/resend"), &[])
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings/users#invitations"));
+    assert_eq!(
+        app.text("SELECT u.email FROM invitations i JOIN users u ON u.id = i.invited_by"),
+        "kim@nhs.net",
+        "still Kim's invitation"
+    );
     // Members cannot invite admins.
     let page = invite(&kim, &ws, "max@nhs.net", "admin").await;
     assert_eq!(page.status, 422);

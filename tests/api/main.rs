@@ -23,5 +23,6 @@ mod schema;
 mod security;
 mod sign_in;
 mod signed_out_mail;
+mod teams;
 mod trust_control;
 mod workspaces;

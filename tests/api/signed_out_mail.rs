@@ -346,12 +346,16 @@ async fn asking_for_new_invitations_on_dead_links_mails_each_admin_a_few_times_a
 }
 
 #[actix_web::test]
-async fn a_member_inviting_cannot_tell_an_address_with_an_account_from_one_without() {
+async fn a_member_inviting_cannot_tell_an_account_elsewhere_from_no_account() {
+    // Moxo's rule (PRODUCT.md): a member who is not an admin adds only colleagues with an
+    // account in the organisation, so that much they learn; an account anywhere else looks
+    // exactly like no account at all.
     let app = spawn_app().await;
     let org = app.nhs_org();
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
-    app.create_named_user(org, "dave@nhs.net", "Dave", "Patel");
+    let elsewhere = app.create_org("Barts Health", &["nhs.net"]);
+    app.create_named_user(elsewhere, "dave@nhs.net", "Dave", "Patel");
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
     join_approved(&amy, &kim, &ws).await;
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod audit_log;
+pub mod contacts;
 pub mod conversations;
 pub mod frame;
 pub mod import_reports;
@@ -20,9 +21,13 @@ pub mod roles;
 pub mod roster_profiles;
 pub mod sessions;
 pub mod specialties;
+pub mod team_invitations;
+pub mod team_members;
+pub mod teams;
 pub mod throttles;
 pub mod tokens;
 pub mod totp;
 pub mod users;
+pub mod workspace_contacts;
 pub mod workspace_members;
 pub mod workspaces;

@@ -139,6 +139,8 @@ pub struct AdminNav {
     pub import: bool,
     pub roles: bool,
     pub audit: bool,
+    /// Teams: "manage users" or "manage workspaces".
+    pub teams: bool,
 }
 
 impl AdminNav {
@@ -157,7 +159,13 @@ impl AdminNav {
             import: held.iter().any(|r| r.import_users),
             roles: held.iter().any(|r| r.manage_roles || r.manage_users),
             audit: held.iter().any(|r| r.view_audit),
+            teams: held.iter().any(|r| r.manage_users || r.manage_workspaces),
         })
+    }
+
+    /// Contacts are every member's: the menu is worth showing only with something else in it.
+    pub fn any_besides_contacts(&self) -> bool {
+        self.users || self.import || self.roles || self.audit || self.teams
     }
 
     pub fn users_path(&self) -> String {

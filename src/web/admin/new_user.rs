@@ -152,7 +152,7 @@ fn added(signed: &Signed, org_id: OrganisationId, added: Added) -> AppResult<Htt
 }
 
 /// The name rules' messages speak to the person themselves; here someone else types them.
-fn about_them(e: DomainError) -> DomainError {
+pub(crate) fn about_them(e: DomainError) -> DomainError {
     DomainError::new(
         e.0.replace("Enter your", "Enter their")
             .replace("Your ", "Their "),

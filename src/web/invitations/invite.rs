@@ -1,7 +1,8 @@
 //! Inviting people into a workspace: `GET /workspaces/{id}/invitations/new` (the form),
 //! `POST /workspaces/{id}/invitations` (one or many addresses, each with its own result line on
-//! the Users page), and `.../invitations/{invitation_id}/resend` | `/rescind`. The decisions are
-//! in `services::invitations`.
+//! the Users page), or (`team_id`) each member of one of the organisation's teams, and
+//! `.../invitations/{invitation_id}/resend` | `/rescind`. The decisions are in
+//! `services::invitations`.
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -11,8 +12,9 @@ use crate::domain::guest_end;
 use serde::Deserialize;
 
 use crate::auth::permissions;
+use crate::db::models::teams;
 use crate::db::models::workspaces::Workspace;
-use crate::domain::{InvitationId, Invitee, WorkspaceId, WorkspaceRole};
+use crate::domain::{InvitationId, Invitee, TeamId, WorkspaceId, WorkspaceRole};
 use crate::error::AppResult;
 use crate::services::invitations::{self, Request};
 use crate::services::{Actor, Decision};
@@ -31,6 +33,8 @@ pub struct InviteForm {
     role: String,
     /// Guests only, optional: YYYY-MM-DD.
     guest_until: String,
+    /// Optional: a team of the organisation, each of whose members is invited.
+    team_id: String,
 }
 
 #[derive(Template)]
@@ -41,6 +45,9 @@ struct InvitePage {
     workspace: Workspace,
     may_invite_admins: bool,
     guests_allowed: bool,
+    /// The organisation's teams: (id, "Night midwives (5 people)").
+    teams: Vec<(String, String)>,
+    organisation: String,
     form: InviteForm,
 }
 
@@ -51,9 +58,21 @@ async fn render_form(
     form: InviteForm,
 ) -> AppResult<HttpResponse> {
     let page = signed
-        .page(move |conn, frame| permissions::invite(conn, &frame.user, id))
+        .page(move |conn, frame| {
+            let access = permissions::invite(conn, &frame.user, id)?;
+            let org = access.workspace.organisation_id;
+            let teams = teams::list(conn, org)?
+                .into_iter()
+                .map(|(team, n)| {
+                    let people = if n == 1 { "person" } else { "people" };
+                    (team.id.to_string(), format!("{} ({n} {people})", team.name))
+                })
+                .collect::<Vec<_>>();
+            let organisation = crate::db::models::organisations::find(conn, org)?.name;
+            Ok((access, teams, organisation))
+        })
         .await?;
-    let access = page.data;
+    let (access, teams, organisation) = page.data;
     crate::web::render_with(
         errors.status(),
         &InvitePage {
@@ -62,6 +81,8 @@ async fn render_form(
             may_invite_admins: permissions::may_invite_as(&access, WorkspaceRole::Admin),
             guests_allowed: permissions::may_invite_as(&access, WorkspaceRole::Guest),
             workspace: access.workspace,
+            teams,
+            organisation,
             form,
         },
     )
@@ -79,10 +100,20 @@ impl InviteForm {
     /// The form's own rules (before any address is looked at).
     fn parse(&self, errors: &mut FormErrors) -> Option<Request> {
         let invitees = Invitee::parse_list(&self.emails);
-        if invitees.is_empty() {
+        let team = match self.team_id.trim() {
+            "" => None,
+            typed => match typed.parse::<TeamId>() {
+                Ok(team) => Some(team),
+                Err(_) => {
+                    errors.add("team_id", "Choose one of the organisation's teams");
+                    None
+                }
+            },
+        };
+        if invitees.is_empty() && team.is_none() && errors.get("team_id").is_none() {
             errors.add(
                 "emails",
-                "Enter at least one email address (or, for a guest, a UK mobile number)",
+                "Enter at least one email address (or, for a guest, a UK mobile number), or choose a team",
             );
         } else if invitees.len() > MAX_PER_FORM {
             errors.add(
@@ -90,9 +121,13 @@ impl InviteForm {
                 format!("Enter {MAX_PER_FORM} addresses or fewer at a time"),
             );
         }
-        let role = WorkspaceRole::parse(&self.role)
-            .map_err(|_| errors.add("role", "Choose a role"))
-            .ok();
+        // A team is the organisation's own people: members, unless another role is chosen.
+        let role = match self.role.trim() {
+            "" if team.is_some() => Some(WorkspaceRole::Member),
+            typed => WorkspaceRole::parse(typed)
+                .map_err(|_| errors.add("role", "Choose a role"))
+                .ok(),
+        };
         let until = self.guest_until.trim();
         let guest_until = if until.is_empty() || role != Some(WorkspaceRole::Guest) {
             None
@@ -104,6 +139,7 @@ impl InviteForm {
         };
         Some(Request {
             invitees,
+            team,
             role: role?,
             guest_until,
         })

@@ -4,7 +4,7 @@
 use crate::domain::WorkspaceRole;
 use diesel::PgConnection;
 
-use crate::auth::permissions::WorkspaceAccess;
+use crate::auth::permissions::{self, WorkspaceAccess};
 use crate::db::models::invitations::{self, Status};
 use crate::db::models::users::User;
 use crate::error::AppResult;
@@ -25,8 +25,10 @@ pub struct InvitationRow {
     /// Only while the invitation is live: an accepted or rescinded one expires no more.
     pub expires_on: Option<String>,
     pub delivery: &'static str,
-    /// Resend and Rescind: for an open invitation, to its inviter and the workspace's managers.
+    /// Rescind: for an open invitation, to its inviter and the workspace's managers.
     pub may_act: bool,
+    /// Resend: for an open invitation, to anyone who may invite (Moxo's rule).
+    pub may_resend: bool,
 }
 
 pub fn rows(
@@ -64,6 +66,7 @@ pub fn rows(
                         .as_ref()
                         .map_or("Not sent", |m| m.delivery_status()),
                     may_act: i.is_open() && (access.manages || i.invited_by == Some(viewer.id)),
+                    may_resend: i.is_open() && permissions::may_invite(access),
                 }
             })
             .collect(),

@@ -25,6 +25,7 @@ use crate::web::forms::FormErrors;
 use crate::web::invitations::listing::{self, InvitationRow};
 use crate::web::invitations::share_link::{self, LinkForm, LinkView};
 use crate::web::layout::Layout;
+use crate::web::teams::team::TeamRow;
 
 struct MemberRow {
     user_id: UserId,
@@ -55,6 +56,8 @@ struct UsersPage {
     /// "Invite colleagues" (approved members, or admins only, per the workspace's setting).
     may_invite: bool,
     invitations: Vec<InvitationRow>,
+    /// Each team invited, as one row that opens to its people.
+    teams: Vec<TeamRow>,
     /// What the last invite form did to each address: (typed, result, sent).
     invite_results: Vec<(String, String, bool)>,
     /// The only approved admin cannot leave (while others remain) or be made a member.
@@ -140,9 +143,13 @@ async fn render_users(
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let page = signed
-        .page(move |conn, frame| load_users(conn, &frame.user, id))
+        .page(move |conn, frame| {
+            let users = load_users(conn, &frame.user, id)?;
+            let teams = crate::web::teams::team::team_rows(conn, &users.0)?;
+            Ok((users, teams))
+        })
         .await?;
-    let (access, rows, invitations) = page.data;
+    let ((access, rows, invitations), teams) = page.data;
     let sole_admin = rows.iter().filter(|r| r.is_admin && !r.pending).count() == 1;
     let others = rows.len() > 1;
     let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
@@ -159,6 +166,7 @@ async fn render_users(
         members,
         may_invite,
         invitations,
+        teams,
         invite_results: signed.session.take_invite_results(),
         sole_admin,
         others,
