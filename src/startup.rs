@@ -41,6 +41,7 @@ impl Application {
             pool: pool.clone(),
             settings: settings.clone(),
             cookie_key: key.clone(),
+            oidc: std::sync::Arc::new(crate::auth::oidc::Providers::new(&settings.oidc)?),
         });
         let secure = settings.is_https();
         // One store, so that the workers share its frames.

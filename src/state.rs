@@ -9,6 +9,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Signs the cookies: the session's, and a signed-out visitor's CSRF token.
     pub cookie_key: actix_web::cookie::Key,
+    /// The OpenID Connect providers offered at sign-in, with what was learnt of each.
+    pub oidc: std::sync::Arc<crate::auth::oidc::Providers>,
 }
 
 impl AppState {

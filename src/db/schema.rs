@@ -160,6 +160,7 @@ diesel::table! {
         ods_code -> Nullable<Text>,
         members_may_create_workspaces -> Bool,
         created_at -> Timestamptz,
+        sign_in_policy -> Text,
     }
 }
 
@@ -256,6 +257,8 @@ diesel::table! {
         state -> Text,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        sso_provider -> Nullable<Text>,
+        sso_sid -> Nullable<Text>,
     }
 }
 
@@ -267,10 +270,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    sso_logout_tokens (provider, jti) {
+        provider -> Text,
+        jti -> Text,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     throttles (key) {
         key -> Text,
         failures -> Int4,
         last_failure_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_identities (id) {
+        id -> Uuid,
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        email -> Nullable<Text>,
+        role_names -> Array<Nullable<Text>>,
+        first_sign_in_at -> Timestamptz,
+        last_sign_in_at -> Timestamptz,
     }
 }
 
@@ -372,6 +396,7 @@ diesel::joinable!(role_assignments -> workspaces (scope_workspace_id));
 diesel::joinable!(roles -> organisations (organisation_id));
 diesel::joinable!(roster_profiles -> organisations (organisation_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(workspace_join_links -> users (created_by));
 diesel::joinable!(workspace_join_links -> workspaces (workspace_id));
@@ -402,7 +427,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     roster_profiles,
     sessions,
     specialties,
+    sso_logout_tokens,
     throttles,
+    user_identities,
     user_totp,
     users,
     workspace_join_links,

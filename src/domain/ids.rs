@@ -70,3 +70,4 @@ id_type!(TokenId);
 id_type!(WorkspaceId);
 id_type!(InvitationId);
 id_type!(OrganisationInvitationId);
+id_type!(IdentityId);

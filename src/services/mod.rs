@@ -19,6 +19,7 @@ pub mod roster;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
+pub mod sso;
 pub mod trust;
 pub mod workspaces;
 

@@ -132,6 +132,7 @@ pub fn test_settings(database_url: &str, smtp_port: u16) -> Settings {
         trusted_proxies: Vec::new(),
         dev_mailbox: false,
         log_format: Default::default(),
+        oidc: Vec::new(),
     }
 }
 

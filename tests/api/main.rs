@@ -22,5 +22,6 @@ mod schema;
 mod security;
 mod sign_in;
 mod signed_out_mail;
+mod sso;
 mod trust_control;
 mod workspaces;
