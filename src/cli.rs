@@ -164,8 +164,7 @@ pub fn create_organisation_with_ods_code(
     };
     let conn = &mut *pool.get()?;
     if let Some(code) = &ods_code {
-        if let Some(other) =
-            organisations::other_with_ods_code(conn, OrganisationId::new(), code)?
+        if let Some(other) = organisations::other_with_ods_code(conn, OrganisationId::new(), code)?
         {
             bail!("{} already has the ODS code {}", other.name, code.as_str());
         }

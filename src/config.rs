@@ -325,7 +325,10 @@ mod tests {
         assert_eq!(providers[0].name, "nhsmail");
         assert_eq!(providers[0].label, "Sign in with nhsmail");
         assert_eq!(providers[0].email_domains, vec!["nhs.net"]);
-        assert_eq!(providers[1].scopes, vec!["nationalrbacaccess", "associatedorgs"]);
+        assert_eq!(
+            providers[1].scopes,
+            vec!["nationalrbacaccess", "associatedorgs"]
+        );
         assert!(providers[1].mfa.is_empty());
         let missing = |name: &str| {
             (name != "STAFFROOM_OIDC_CIS2_CLIENT_SECRET")

@@ -102,7 +102,13 @@ impl TypedSession {
         sid: Option<&str>,
     ) -> AppResult<()> {
         self.0.renew();
-        for key in [PENDING_USER_ID_KEY, NEXT_KEY, CSRF_KEY, SSO_LINK_KEY, SSO_SID_KEY] {
+        for key in [
+            PENDING_USER_ID_KEY,
+            NEXT_KEY,
+            CSRF_KEY,
+            SSO_LINK_KEY,
+            SSO_SID_KEY,
+        ] {
             self.0.remove(key);
         }
         self.insert(USER_ID_KEY, user)?;

@@ -158,8 +158,8 @@ impl SessionStore for PgSessionStore {
                 conn, &key_hash, user, &sso, &json, expires_at,
             )?)
         })
-            .await
-            .map_err(SaveError::Other)?;
+        .await
+        .map_err(SaveError::Other)?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 

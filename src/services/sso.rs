@@ -120,7 +120,13 @@ fn decide_entry(
             };
             match users::find_by_email(conn, &email)? {
                 Some(user) if verified.email_trusted => {
-                    link(conn, actor, &user, verified, "the email address it vouches for")?;
+                    link(
+                        conn,
+                        actor,
+                        &user,
+                        verified,
+                        "the email address it vouches for",
+                    )?;
                     users::lock(conn, user.id)?
                 }
                 Some(user) => {
@@ -130,9 +136,9 @@ fn decide_entry(
                             .event(AuditAction::SsoRefused)
                             .target(user.id)
                             .detail(format!(
-                                "{}: not linked, its email is not verified; password and code asked",
-                                verified.provider
-                            )),
+                            "{}: not linked, its email is not verified; password and code asked",
+                            verified.provider
+                        )),
                     )?;
                     return Ok(Decision::Done(Entry::LinkWithPassword(PendingLink {
                         provider: verified.provider.clone(),
@@ -190,10 +196,9 @@ fn decide_entry(
             verified.provider,
             evidence(verified)
         ),
-        SecondFactor::Code | SecondFactor::Enrol => format!(
-            "{}; authenticator code still asked",
-            verified.provider
-        ),
+        SecondFactor::Code | SecondFactor::Enrol => {
+            format!("{}; authenticator code still asked", verified.provider)
+        }
     };
     audit::record(
         conn,
@@ -291,7 +296,13 @@ fn create_account(
         .optional()?;
     let Some(user) = inserted else {
         let user = users::find_by_email(conn, email)?.ok_or(crate::error::AppError::NotFound)?;
-        link(conn, actor, &user, verified, "the email address it vouches for")?;
+        link(
+            conn,
+            actor,
+            &user,
+            verified,
+            "the email address it vouches for",
+        )?;
         return Ok(Some(user));
     };
     audit::record(
@@ -316,7 +327,11 @@ fn create_account(
                     .actor(user.id)
                     .target(user.id)
                     .organisation(org)
-                    .detail(format!("{} joined through {}", user.full_name(), verified.provider)),
+                    .detail(format!(
+                        "{} joined through {}",
+                        user.full_name(),
+                        verified.provider
+                    )),
             )?;
         }
     }
@@ -349,7 +364,10 @@ fn names(verified: &Verified, email: &EmailAddress) -> (String, String) {
 fn capitalised(word: &str) -> String {
     let mut chars = word.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars.flat_map(char::to_lowercase)).collect(),
+        Some(first) => first
+            .to_uppercase()
+            .chain(chars.flat_map(char::to_lowercase))
+            .collect(),
         None => String::new(),
     }
 }
@@ -412,7 +430,14 @@ pub fn link_after_password(
         acr: None,
         amr: Vec::new(),
     };
-    Ok(link(conn, actor, user, &verified, "the person's password and code")?.then(|| {
+    Ok(link(
+        conn,
+        actor,
+        user,
+        &verified,
+        "the person's password and code",
+    )?
+    .then(|| {
         format!(
             "Your {} account is now linked. Next time, sign in with {}.",
             pending.provider_name, pending.provider_name
@@ -473,11 +498,7 @@ fn password_is_a_way_in(conn: &mut PgConnection, user: &User) -> AppResult<bool>
 
 /// Unlinks one of the person's identities; refused when it is their last way in. Another
 /// person's identity is not found.
-pub fn unlink(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    identity: IdentityId,
-) -> AppResult<Decision> {
+pub fn unlink(conn: &mut PgConnection, actor: &Actor, identity: IdentityId) -> AppResult<Decision> {
     let user = users::lock(conn, actor.user()?.id)?;
     let identities = user_identities::of_user(conn, user.id)?;
     let Some(target) = identities.iter().find(|i| i.id == identity) else {

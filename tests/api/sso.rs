@@ -36,10 +36,9 @@ impl TestProvider {
             dir.join("node_modules/oidc-provider").is_dir(),
             "the test provider is not installed: run `npm ci` in tests/oidc"
         );
-        let log = std::fs::File::create(
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-                .join(format!("oidc-provider-{}.log", uuid::Uuid::new_v4().simple())),
-        )
+        let log = std::fs::File::create(std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(
+            format!("oidc-provider-{}.log", uuid::Uuid::new_v4().simple()),
+        ))
         .unwrap();
         let mut child = Command::new("node")
             .arg("provider.js")
@@ -52,7 +51,9 @@ impl TestProvider {
             .expect("node runs tests/oidc/provider.js");
         let stdout = child.stdout.take().unwrap();
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
         let issuer = line
             .trim()
             .strip_prefix("listening ")
@@ -61,7 +62,12 @@ impl TestProvider {
         Self {
             child,
             issuer,
-            http: reqwest::Client::new(),
+            // A new connection each time: node closes idle ones after five seconds, and a test
+            // may wait longer than that between two calls.
+            http: reqwest::Client::builder()
+                .pool_max_idle_per_host(0)
+                .build()
+                .unwrap(),
         }
     }
 
@@ -117,12 +123,24 @@ impl TestProvider {
 /// The app with both providers configured, and the provider knowing the app's URLs.
 async fn spawn_with_sso() -> (TestApp, TestProvider) {
     let provider = TestProvider::start();
+    let settings = provider.settings();
+    spawn_against(provider, settings, "client_secret_basic").await
+}
+
+async fn spawn_against(
+    provider: TestProvider,
+    oidc: Vec<OidcProvider>,
+    cis2_auth: &str,
+) -> (TestApp, TestProvider) {
     let smtp = SmtpServer::start().await;
     let mut settings = test_settings(&fresh_database(), smtp.port);
-    settings.oidc = provider.settings();
+    settings.oidc = oidc;
     let app = spawn_with(settings, smtp).await;
     provider
-        .admin("/admin/clients", json!({"base_url": app.base_url}))
+        .admin(
+            "/admin/clients",
+            json!({"base_url": app.base_url, "cis2_auth": cis2_auth}),
+        )
         .await;
     (app, provider)
 }
@@ -175,7 +193,9 @@ impl AtProvider {
                     let location = posted
                         .headers()
                         .get("location")
-                        .unwrap_or_else(|| panic!("the sign-in page did not redirect: {}", posted.status()))
+                        .unwrap_or_else(|| {
+                            panic!("the sign-in page did not redirect: {}", posted.status())
+                        })
                         .to_str()
                         .unwrap()
                         .to_string();
@@ -221,7 +241,13 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap()
         .into_iter()
-        .map(|(k, v)| if k == name { (k, value.to_string()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == name {
+                (k, value.to_string())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
     format!("{base}?{}", serde_urlencoded::to_string(pairs).unwrap())
 }
@@ -270,8 +296,13 @@ fn nhsmail_claims(email: &str) -> Value {
 async fn a_new_nhsmail_person_with_mfa_is_created_and_signed_in_without_a_code() {
     let (app, op) = spawn_with_sso().await;
     let org = app.nhs_org();
-    op.account("amy-oid", nhsmail_claims("amy.okonkwo@nhs.net"), Some(&["pwd", "mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy.okonkwo@nhs.net"),
+        Some(&["pwd", "mfa"]),
+        None,
+    )
+    .await;
     let login = app.browser.get("/login").await;
     assert!(login.body.contains("Sign in with NHSmail"));
     assert!(login.body.contains("action=\"/login/sso/nhsmail\""));
@@ -311,15 +342,24 @@ async fn a_new_nhsmail_person_with_mfa_is_created_and_signed_in_without_a_code()
         app.count("SELECT count(*) FROM audit_events WHERE action = 'sso_sign_in' AND detail LIKE '%amr pwd mfa%'"),
         1
     );
-    assert_eq!(app.count("SELECT count(*) FROM user_totp"), 0, "no code was asked");
+    assert_eq!(
+        app.count("SELECT count(*) FROM user_totp"),
+        0,
+        "no code was asked"
+    );
 }
 
 #[actix_web::test]
 async fn without_the_providers_second_factor_the_authenticator_code_is_still_asked() {
     let (app, op) = spawn_with_sso().await;
     let amy = app.enrolled_user("amy@nhs.net").await;
-    op.account("amy-oid", nhsmail_claims("amy@nhs.net"), Some(&["pwd"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["pwd"]),
+        None,
+    )
+    .await;
 
     let back = sso(&app, &app.browser, "nhsmail", "amy-oid").await;
 
@@ -327,7 +367,11 @@ async fn without_the_providers_second_factor_the_authenticator_code_is_still_ask
     assert!(!is_signed_in(&app.browser).await, "not before the code");
     assert_eq!(signed_in_sessions(&app, amy.id), 0);
     app.browser
-        .submit("/login/two-factor", "/login/two-factor", &[("code", &amy.code(1))])
+        .submit(
+            "/login/two-factor",
+            "/login/two-factor",
+            &[("code", &amy.code(1))],
+        )
         .await
         .assert_redirect_to("/");
     assert!(is_signed_in(&app.browser).await);
@@ -357,8 +401,13 @@ async fn an_existing_account_is_linked_by_its_trusted_domain_and_a_second_sign_i
     let (app, op) = spawn_with_sso().await;
     let amy = app.enrolled_user("amy@nhs.net").await;
     // NHSmail's Entra ID sends no email_verified: the domain is what is trusted.
-    op.account("amy-oid", nhsmail_claims("Amy@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("Amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
 
     sso(&app, &app.browser, "nhsmail", "amy-oid")
         .await
@@ -369,7 +418,11 @@ async fn an_existing_account_is_linked_by_its_trusted_domain_and_a_second_sign_i
         .assert_redirect_to("/");
 
     assert!(is_signed_in(&again).await);
-    assert_eq!(app.count("SELECT count(*) FROM users"), 1, "no second account");
+    assert_eq!(
+        app.count("SELECT count(*) FROM users"),
+        1,
+        "no second account"
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM user_identities WHERE user_id = '{}' AND subject = 'amy-oid'",
@@ -431,7 +484,10 @@ async fn an_untrusted_email_is_linked_only_after_the_password_and_code() {
     sso(&app, &amy_browser, "cis2", "amy-cis2")
         .await
         .assert_redirect_to("/login");
-    amy_browser.log_in_fully(&amy, 1).await.assert_redirect_to("/");
+    amy_browser
+        .log_in_fully(&amy, 1)
+        .await
+        .assert_redirect_to("/");
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) FROM user_identities WHERE user_id = '{}' AND provider = 'cis2'",
@@ -447,12 +503,17 @@ async fn an_untrusted_email_is_linked_only_after_the_password_and_code() {
 }
 
 #[actix_web::test]
-async fn a_wrong_state_a_replayed_code_a_code_for_the_other_client_and_a_wrong_nonce_sign_nobody_in()
-{
+async fn a_wrong_state_a_replayed_code_a_code_for_the_other_client_and_a_wrong_nonce_sign_nobody_in(
+) {
     let (app, op) = spawn_with_sso().await;
     app.nhs_org();
-    op.account("amy-oid", nhsmail_claims("amy@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
     let nobody_signed_in =
         |app: &TestApp| app.count("SELECT count(*) FROM sessions WHERE state LIKE '%\"user_id\"%'");
 
@@ -539,8 +600,13 @@ async fn a_wrong_state_a_replayed_code_a_code_for_the_other_client_and_a_wrong_n
 async fn the_provider_rotating_its_signing_key_keeps_sign_in_working() {
     let (app, op) = spawn_with_sso().await;
     app.nhs_org();
-    op.account("amy-oid", nhsmail_claims("amy@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
     sso(&app, &app.new_browser(), "nhsmail", "amy-oid")
         .await
         .assert_redirect_to("/");
@@ -617,21 +683,64 @@ async fn cis2_puts_the_person_in_the_organisation_with_their_ods_code_and_shows_
         "{}",
         page.body
     );
-    let settings = tara.browser.get(&format!("/organisations/{org}/settings")).await;
+    let settings = tara
+        .browser
+        .get(&format!("/organisations/{org}/settings"))
+        .await;
     assert!(settings.body.contains("value=\"RWK\""), "{}", settings.body);
+}
+
+#[actix_web::test]
+async fn cis2_signs_in_with_a_private_key_jwt_client_assertion() {
+    let provider = TestProvider::start();
+    let pem = provider.admin("/admin/client-key", json!({})).await["pem"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut oidc = provider.settings();
+    oidc[1].credentials = OidcCredentials::PrivateKey(pem.into());
+    let (app, op) = spawn_against(provider, oidc, "private_key_jwt").await;
+    app.nhs_org();
+    op.account(
+        "sam-uuid",
+        json!({"email": "sam@nhs.net", "email_verified": true, "given_name": "Sam", "family_name": "Patel"}),
+        None,
+        Some("AAL3_ANY"),
+    )
+    .await;
+
+    sso(&app, &app.browser, "cis2", "sam-uuid")
+        .await
+        .assert_redirect_to("/");
+
+    assert!(is_signed_in(&app.browser).await);
+    // The provider takes no secret from this client: a wrong key would have been refused.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) FROM user_identities WHERE provider = 'cis2' AND subject = 'sam-uuid'"
+        ),
+        1
+    );
 }
 
 #[actix_web::test]
 async fn back_channel_logout_ends_the_session_at_once_and_a_replayed_token_is_refused() {
     let (app, op) = spawn_with_sso().await;
     app.nhs_org();
-    op.account("amy-oid", nhsmail_claims("amy@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
     sso(&app, &app.browser, "nhsmail", "amy-oid")
         .await
         .assert_redirect_to("/");
     let amy = user_id(&app, "amy@nhs.net");
-    let sid = app.text(&format!("SELECT sso_sid FROM sessions WHERE user_id = '{amy}'"));
+    let sid = app.text(&format!(
+        "SELECT sso_sid FROM sessions WHERE user_id = '{amy}'"
+    ));
     let other = app.new_browser();
     sso(&app, &other, "nhsmail", "amy-oid")
         .await
@@ -731,18 +840,30 @@ async fn an_sso_only_organisation_refuses_its_members_password_naming_the_button
     assert!(refused.body.contains("Sign in with NHSmail"));
     assert!(!is_signed_in(&app.browser).await);
     // A wrong password still gets the usual answer: the policy tells nothing about an address.
-    let wrong = app.browser.log_in(&dave.email, "not the password at all").await;
+    let wrong = app
+        .browser
+        .log_in(&dave.email, "not the password at all")
+        .await;
     assert_eq!(wrong.status, 422);
     let page = tara.browser.get(&settings).await;
-    assert!(page.body.contains("value=\"sso_only\" checked"), "{}", page.body);
+    assert!(
+        page.body.contains("value=\"sso_only\" checked"),
+        "{}",
+        page.body
+    );
 }
 
 #[actix_web::test]
 async fn unlinking_the_last_way_in_is_refused_and_another_is_unlinked() {
     let (app, op) = spawn_with_sso().await;
     app.nhs_org();
-    op.account("amy-oid", nhsmail_claims("amy@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
     sso(&app, &app.browser, "nhsmail", "amy-oid")
         .await
         .assert_redirect_to("/");
@@ -768,7 +889,10 @@ async fn unlinking_the_last_way_in_is_refused_and_another_is_unlinked() {
     // Someone else's identity is not found; with a password, one can go.
     let ben = app.enrolled_user("ben@nhs.net").await;
     let ben_browser = app.new_browser();
-    ben_browser.log_in_fully(&ben, 1).await.assert_redirect_to("/");
+    ben_browser
+        .log_in_fully(&ben, 1)
+        .await
+        .assert_redirect_to("/");
     let theirs = ben_browser
         .submit(
             "/account/sign-in-methods",
@@ -777,8 +901,13 @@ async fn unlinking_the_last_way_in_is_refused_and_another_is_unlinked() {
         )
         .await;
     assert_eq!(theirs.status, 404);
-    op.account("ben-oid", nhsmail_claims("ben@nhs.net"), Some(&["mfa"]), None)
-        .await;
+    op.account(
+        "ben-oid",
+        nhsmail_claims("ben@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
     let started = ben_browser
         .submit(
             "/account/sign-in-methods",
@@ -787,7 +916,11 @@ async fn unlinking_the_last_way_in_is_refused_and_another_is_unlinked() {
         )
         .await;
     let back = AtProvider::new()
-        .sign_in(started.location.as_deref().unwrap(), "ben-oid", &app.base_url)
+        .sign_in(
+            started.location.as_deref().unwrap(),
+            "ben-oid",
+            &app.base_url,
+        )
         .await;
     ben_browser
         .get(&back)

@@ -5,15 +5,18 @@
 // The tests drive it over HTTP:
 // - GET  /interaction/:uid           a sign-in page (field `login`: the account's sub)
 // - POST /interaction/:uid           signs that account in and grants what was asked
-// - POST /admin/clients              {"base_url"}: registers the two clients (nhsmail, cis2)
-//                                    with that Staffroom's redirect and back-channel URLs
+// - POST /admin/clients              {"base_url", "cis2_auth"}: registers the two clients
+//                                    (nhsmail, cis2) with that Staffroom's redirect and
+//                                    back-channel URLs; cis2_auth "private_key_jwt" makes CIS2's
+//                                    client authenticate with the key below
+// - POST /admin/client-key           the PEM (PKCS#1) of the key CIS2's client signs with
 // - POST /admin/accounts             {"sub", "claims", "amr", "acr"}: an account
 // - POST /admin/rotate-keys          a new signing key replaces the old one (new kid)
 // - POST /admin/logout-token         {"client_id", "sub", "sid"}: a logout token, as the
 //                                    provider itself would sign it, returned not sent
 // - POST /admin/backchannel-logout   {"client_id", "sub", "sid"}: the provider sends one
 import http from 'node:http';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
 
 import Provider from 'oidc-provider';
 
@@ -57,6 +60,15 @@ function signingKey() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), use: 'sig', alg: 'RS256' };
 }
+
+// The key Staffroom's CIS2 client signs its private_key_jwt assertions with; its public half is
+// registered with the client, under its RFC 7638 thumbprint as the kid.
+const clientKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const clientJwk = (() => {
+  const { n, e } = clientKey.publicKey.export({ format: 'jwk' });
+  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  return { kty: 'RSA', n, e, kid, use: 'sig', alg: 'RS256' };
+})();
 
 const server = http.createServer();
 await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
@@ -135,17 +147,26 @@ function escape(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function clientsFor(baseUrl) {
-  return ['nhsmail', 'cis2'].map((name) => ({
-    client_id: `staffroom-${name}`,
-    client_secret: `${name}-secret`,
-    redirect_uris: [`${baseUrl}/login/sso/${name}/callback`],
-    backchannel_logout_uri: `${baseUrl}/login/sso/${name}/backchannel-logout`,
-    backchannel_logout_session_required: true,
-    token_endpoint_auth_method: 'client_secret_basic',
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-  }));
+function clientsFor(baseUrl, cis2Auth) {
+  return ['nhsmail', 'cis2'].map((name) => {
+    const client = {
+      client_id: `staffroom-${name}`,
+      client_secret: `${name}-secret`,
+      redirect_uris: [`${baseUrl}/login/sso/${name}/callback`],
+      backchannel_logout_uri: `${baseUrl}/login/sso/${name}/backchannel-logout`,
+      backchannel_logout_session_required: true,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+    };
+    if (name === 'cis2' && cis2Auth === 'private_key_jwt') {
+      delete client.client_secret;
+      client.token_endpoint_auth_method = 'private_key_jwt';
+      client.token_endpoint_auth_signing_alg = 'RS256';
+      client.jwks = { keys: [clientJwk] };
+    }
+    return client;
+  });
 }
 
 async function admin(req, res, path) {
@@ -153,9 +174,13 @@ async function admin(req, res, path) {
   switch (path) {
     case '/admin/clients': {
       const adapter = new MemoryAdapter('Client');
-      for (const client of clientsFor(body.base_url)) await adapter.upsert(client.client_id, client);
+      for (const client of clientsFor(body.base_url, body.cis2_auth)) {
+        await adapter.upsert(client.client_id, client);
+      }
       return send(res, 200, { ok: true });
     }
+    case '/admin/client-key':
+      return send(res, 200, { pem: clientKey.privateKey.export({ type: 'pkcs1', format: 'pem' }) });
     case '/admin/accounts':
       accounts.set(body.sub, { claims: body.claims || {}, amr: body.amr, acr: body.acr });
       return send(res, 200, { ok: true });

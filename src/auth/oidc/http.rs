@@ -102,7 +102,10 @@ impl<'c> AsyncHttpClient<'c> for HttpClient {
                 .map_err(|_| HttpError(format!("{shown}: the answer took too long")))?
                 .map_err(|e| HttpError(format!("{shown}: {e}")))?
                 .to_bytes();
-            Ok(openidconnect::http::Response::from_parts(parts, body.to_vec()))
+            Ok(openidconnect::http::Response::from_parts(
+                parts,
+                body.to_vec(),
+            ))
         })
     }
 }

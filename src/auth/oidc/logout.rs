@@ -47,8 +47,8 @@ impl Provider {
             .ok()
             .and_then(|h| serde_json::from_slice(&h).ok())
             .ok_or_else(|| refused("unreadable header"))?;
-        let alg: CoreJwsSigningAlgorithm = serde_json::from_value(header["alg"].clone())
-            .map_err(|_| refused("unknown alg"))?;
+        let alg: CoreJwsSigningAlgorithm =
+            serde_json::from_value(header["alg"].clone()).map_err(|_| refused("unknown alg"))?;
         if !ASYMMETRIC.contains(&alg) {
             return Err(refused("alg is not one of the provider's asymmetric ones"));
         }
@@ -58,7 +58,10 @@ impl Provider {
                 return Err(refused("typ is not logout+jwt"));
             }
         }
-        let kid = header.get("kid").and_then(Value::as_str).map(str::to_string);
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .map(str::to_string);
         let signature = b64
             .decode(signature)
             .map_err(|_| refused("unreadable signature"))?;

@@ -21,12 +21,12 @@ use openidconnect::core::{
     CoreRsaPrivateSigningKey, CoreTokenIntrospectionResponse, CoreTokenType,
 };
 use openidconnect::{
-    AdditionalClaims, AuthType, AuthorizationCode, Client, ClientId, ClientSecret,
-    ClaimsVerificationError, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IdToken, IdTokenClaims, IdTokenFields, IssuerUrl, JsonWebKeyId,
-    JsonWebKeySet, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    PrivateSigningKey, RedirectUrl, RequestTokenError, Scope, SignatureVerificationError,
-    StandardErrorResponse, StandardTokenResponse, TokenResponse, UserInfoClaims,
+    AdditionalClaims, AuthType, AuthorizationCode, ClaimsVerificationError, Client, ClientId,
+    ClientSecret, CsrfToken, EmptyExtraTokenFields, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IdToken, IdTokenClaims, IdTokenFields, IssuerUrl, JsonWebKeyId, JsonWebKeySet, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, PrivateSigningKey, RedirectUrl,
+    RequestTokenError, Scope, SignatureVerificationError, StandardErrorResponse,
+    StandardTokenResponse, TokenResponse, UserInfoClaims,
 };
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -227,9 +227,14 @@ impl Provider {
         );
         let signing_key = match &settings.credentials {
             OidcCredentials::Secret(_) => None,
-            OidcCredentials::PrivateKey(pem) => Some(signing_key(pem.expose_secret()).map_err(
-                |e| anyhow::anyhow!("STAFFROOM_OIDC_{}_PRIVATE_KEY_FILE: {e}", settings.name.to_uppercase()),
-            )?),
+            OidcCredentials::PrivateKey(pem) => {
+                Some(signing_key(pem.expose_secret()).map_err(|e| {
+                    anyhow::anyhow!(
+                        "STAFFROOM_OIDC_{}_PRIVATE_KEY_FILE: {e}",
+                        settings.name.to_uppercase()
+                    )
+                })?)
+            }
         };
         Ok(Self {
             settings,
@@ -319,13 +324,13 @@ impl Provider {
             ClientId::new(self.settings.client_id.clone()),
             secret,
         );
-        Ok(client.set_redirect_uri(redirect).set_auth_type(
-            if self.signing_key.is_some() {
+        Ok(client
+            .set_redirect_uri(redirect)
+            .set_auth_type(if self.signing_key.is_some() {
                 AuthType::RequestBody
             } else {
                 AuthType::BasicAuth
-            },
-        ))
+            }))
     }
 
     /// The authorization request: code flow, PKCE S256, a fresh `state` and `nonce`.
@@ -388,13 +393,16 @@ impl Provider {
                     self.client_assertion(key, kid, &audience)?,
                 );
         }
-        let response = request.request_async(&self.http).await.map_err(|e| match e {
-            RequestTokenError::ServerResponse(refused) => SsoError::NotConfirmed(format!(
-                "the token endpoint refused the code: {}",
-                refused.error()
-            )),
-            other => SsoError::Unavailable(format!("the token endpoint: {}", chain(&other))),
-        })?;
+        let response = request
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                RequestTokenError::ServerResponse(refused) => SsoError::NotConfirmed(format!(
+                    "the token endpoint refused the code: {}",
+                    refused.error()
+                )),
+                other => SsoError::Unavailable(format!("the token endpoint: {}", chain(&other))),
+            })?;
         let id_token = response
             .id_token()
             .ok_or_else(|| SsoError::NotConfirmed("no ID token came with the code".into()))?;
@@ -412,7 +420,9 @@ impl Provider {
         }
         .map_err(|e| SsoError::NotConfirmed(format!("the ID token: {e}")))?;
         let mut verified = self.verified(&claims);
-        if verified.role_names.is_empty() && verified.org_codes.is_empty() && self.wants_nhs_claims()
+        if verified.role_names.is_empty()
+            && verified.org_codes.is_empty()
+            && self.wants_nhs_claims()
         {
             // CIS2 gives its roles and organisations at the userinfo endpoint, not in the
             // ID token: asked for, checked to be about the same person.
@@ -510,8 +520,8 @@ impl Provider {
             .map(|refs| refs.iter().map(|r| r.as_str().to_string()).collect())
             .unwrap_or_default();
         let mfa = &self.settings.mfa;
-        let second_factor = acr.as_ref().is_some_and(|a| mfa.contains(a))
-            || amr.iter().any(|a| mfa.contains(a));
+        let second_factor =
+            acr.as_ref().is_some_and(|a| mfa.contains(a)) || amr.iter().any(|a| mfa.contains(a));
         let extra = claims.additional_claims();
         Verified {
             provider: self.settings.name.clone(),
@@ -561,7 +571,10 @@ impl Provider {
             b64.encode(claims.to_string())
         );
         let signature = key
-            .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input.as_bytes())
+            .sign(
+                &CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+                input.as_bytes(),
+            )
             .map_err(|e| SsoError::Unavailable(format!("signing the client assertion: {e}")))?;
         Ok(format!("{input}.{}", b64.encode(signature)))
     }

@@ -141,7 +141,11 @@ pub fn delete_for_user(conn: &mut PgConnection, user: UserId) -> QueryResult<usi
 }
 
 /// Ends the sessions that came from this provider session (back-channel logout by `sid`).
-pub fn delete_for_sso_sid(conn: &mut PgConnection, provider: &str, sid: &str) -> QueryResult<usize> {
+pub fn delete_for_sso_sid(
+    conn: &mut PgConnection,
+    provider: &str,
+    sid: &str,
+) -> QueryResult<usize> {
     diesel::delete(
         sessions::table
             .filter(sessions::sso_provider.eq(provider))

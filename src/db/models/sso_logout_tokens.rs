@@ -13,8 +13,10 @@ pub fn record(
     jti: &str,
     keep_until: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::delete(sso_logout_tokens::table.filter(sso_logout_tokens::expires_at.lt(diesel::dsl::now)))
-        .execute(conn)?;
+    diesel::delete(
+        sso_logout_tokens::table.filter(sso_logout_tokens::expires_at.lt(diesel::dsl::now)),
+    )
+    .execute(conn)?;
     let added = diesel::insert_into(sso_logout_tokens::table)
         .values((
             sso_logout_tokens::provider.eq(provider),

@@ -80,7 +80,11 @@ fn problem(
     flow::with_cookie(response, &flow::removal(&visitor.state))
 }
 
-fn unavailable(visitor: &Visitor, provider: &Provider, error: &SsoError) -> AppResult<HttpResponse> {
+fn unavailable(
+    visitor: &Visitor,
+    provider: &Provider,
+    error: &SsoError,
+) -> AppResult<HttpResponse> {
     tracing::warn!(provider = %provider.settings.name, reason = %error.reason(), "single sign-on unavailable");
     let name = provider.display_name();
     problem(
@@ -137,14 +141,7 @@ pub async fn callback(
             "the provider answered {}",
             query.error.chars().take(64).collect::<String>()
         )),
-        Some(flow)
-            if !bool::from(
-                flow.secrets
-                    .state
-                    .as_bytes()
-                    .ct_eq(query.state.as_bytes()),
-            ) =>
-        {
+        Some(flow) if !bool::from(flow.secrets.state.as_bytes().ct_eq(query.state.as_bytes())) => {
             Err("the state is not this browser's".into())
         }
         Some(_) if query.code.is_empty() => Err("no code".into()),
@@ -158,7 +155,10 @@ pub async fn callback(
         }
     };
     let redirect = redirect_uri(&visitor.state, &provider);
-    let verified = match provider.complete(&redirect, query.code, &flow.secrets).await {
+    let verified = match provider
+        .complete(&redirect, query.code, &flow.secrets)
+        .await
+    {
         Ok(verified) => verified,
         Err(error @ SsoError::Unavailable(_)) => {
             record_refusal(&visitor, &provider, error.reason().to_string()).await?;
