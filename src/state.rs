@@ -11,6 +11,8 @@ pub struct AppState {
     pub cookie_key: actix_web::cookie::Key,
     /// The OpenID Connect providers offered at sign-in, with what was learnt of each.
     pub oidc: std::sync::Arc<crate::auth::oidc::Providers>,
+    /// Content-Security-Policy, with the providers' origins as forms' destinations.
+    pub content_security_policy: actix_web::http::header::HeaderValue,
 }
 
 impl AppState {

@@ -5,8 +5,8 @@ use diesel::PgConnection;
 
 use super::{Actor, Decision, FieldError};
 use crate::auth::permissions;
-use crate::db::models::audit;
 use crate::db::models::organisations::{self, Organisation};
+use crate::db::models::{audit, user_identities};
 use crate::domain::{
     AuditAction, EmailAddress, EmailDomains, OdsCode, OrganisationId, SignInPolicy,
 };
@@ -68,6 +68,15 @@ pub fn update_settings(
         None => org.ods_code.as_deref().and_then(|c| OdsCode::parse(c).ok()),
     };
     let sign_in_policy = settings.sign_in_policy.unwrap_or(org.sign_in_policy);
+    if sign_in_policy == SignInPolicy::SsoOnly
+        && org.sign_in_policy != SignInPolicy::SsoOnly
+        && user_identities::of_user(conn, user.id)?.is_empty()
+    {
+        return Ok(Decision::Refused(FieldError::new(
+            "sign_in_policy",
+            "Link single sign-on to your own account first (Sign-in methods), or you could not sign in again",
+        )));
+    }
     if let Some(code) = &ods_code {
         if let Some(other) = organisations::other_with_ods_code(conn, org.id, code)? {
             return Ok(Decision::Refused(FieldError::new(
@@ -85,18 +94,27 @@ pub fn update_settings(
         ods_code.as_ref(),
         sign_in_policy,
     )?;
+    let mut detail = format!(
+        "domains: {}; members may create workspaces: {}",
+        settings.domains.join(", "),
+        if members_may_create { "yes" } else { "no" }
+    );
+    // The ODS code and the sign-in policy are named when they change.
+    if ods_code.as_ref().map(OdsCode::as_str) != org.ods_code.as_deref() {
+        detail.push_str(&format!(
+            "; ODS code: {}",
+            ods_code.as_ref().map_or("none", OdsCode::as_str)
+        ));
+    }
+    if sign_in_policy != org.sign_in_policy {
+        detail.push_str(&format!("; sign-in: {}", sign_in_policy.label()));
+    }
     audit::record(
         conn,
         &actor
             .event(AuditAction::OrganisationSettingsChanged)
             .organisation(org.id)
-            .detail(format!(
-                "domains: {}; members may create workspaces: {}; ODS code: {}; sign-in: {}",
-                settings.domains.join(", "),
-                if members_may_create { "yes" } else { "no" },
-                ods_code.as_ref().map_or("none", OdsCode::as_str),
-                sign_in_policy.label(),
-            )),
+            .detail(detail),
     )?;
     Ok(Decision::Done("Organisation settings saved.".into()))
 }

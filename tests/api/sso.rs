@@ -306,6 +306,12 @@ async fn a_new_nhsmail_person_with_mfa_is_created_and_signed_in_without_a_code()
     let login = app.browser.get("/login").await;
     assert!(login.body.contains("Sign in with NHSmail"));
     assert!(login.body.contains("action=\"/login/sso/nhsmail\""));
+    // The form's answer redirects to the provider: form-action lets it, and nowhere else.
+    let csp = login.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.ends_with(&format!("form-action 'self' {}", op.issuer)),
+        "{csp}"
+    );
 
     let back = sso(&app, &app.browser, "nhsmail", "amy-oid").await;
 
@@ -815,22 +821,51 @@ async fn back_channel_logout_ends_the_session_at_once_and_a_replayed_token_is_re
 
 #[actix_web::test]
 async fn an_sso_only_organisation_refuses_its_members_password_naming_the_button() {
-    let (app, _op) = spawn_with_sso().await;
+    let (app, op) = spawn_with_sso().await;
     let org = app.nhs_org();
     let tara = app.trust_admin(org, "tara@nhs.net").await;
     let dave = app.create_user(org, "dave@nhs.net");
     let settings = format!("/organisations/{org}/settings");
+    let sso_only = [
+        ("domains", "nhs.net\nnhs.uk"),
+        ("ods_code", ""),
+        ("sign_in_policy", "sso_only"),
+    ];
+    // Not before the administrator has single sign-on of their own: they would be locked out.
+    let refused = tara.browser.submit(&settings, &settings, &sso_only).await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(refused
+        .body
+        .contains("Link single sign-on to your own account first"));
+    op.account(
+        "tara-oid",
+        nhsmail_claims("tara@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
+    let started = tara
+        .browser
+        .submit(
+            "/account/sign-in-methods",
+            "/login/sso/nhsmail",
+            &[("next", "/account/sign-in-methods")],
+        )
+        .await;
+    let back = AtProvider::new()
+        .sign_in(
+            started.location.as_deref().unwrap(),
+            "tara-oid",
+            &app.base_url,
+        )
+        .await;
+    tara.browser
+        .get(&back)
+        .await
+        .assert_redirect_to("/account/sign-in-methods");
 
     tara.browser
-        .submit(
-            &settings,
-            &settings,
-            &[
-                ("domains", "nhs.net\nnhs.uk"),
-                ("ods_code", ""),
-                ("sign_in_policy", "sso_only"),
-            ],
-        )
+        .submit(&settings, &settings, &sso_only)
         .await
         .assert_redirect_to(&settings);
 
@@ -948,5 +983,95 @@ async fn unlinking_the_last_way_in_is_refused_and_another_is_unlinked() {
     assert_eq!(
         app.count("SELECT count(*) FROM audit_events WHERE action = 'sso_unlinked'"),
         1
+    );
+}
+
+#[actix_web::test]
+async fn a_person_clicks_sign_in_with_nhsmail_through_the_providers_page_and_lands_home() {
+    if !crate::browser_support::browser_available() {
+        return;
+    }
+    let (app, op) = spawn_with_sso().await;
+    app.nhs_org();
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
+    let base_url = app.base_url.clone();
+
+    crate::browser_support::with_windows(move |windows| async move {
+        let amy = windows
+            .open(&base_url, "amy", crate::browser_support::Script::On)
+            .await;
+        amy.visit("/login").await;
+        amy.press("Sign in with NHSmail").await;
+        assert_eq!(amy.heading().await, "Sign in to the test provider");
+        amy.fill("Username", "amy-oid").await;
+        amy.fill("Password", "whatever the provider asks").await;
+        amy.press("Sign in").await;
+        assert_eq!(amy.path().await, "/");
+        amy.sees("Amy Okonkwo").await;
+    })
+    .await;
+
+    let amy = user_id(&app, "amy@nhs.net");
+    assert_eq!(signed_in_sessions(&app, amy), 1);
+}
+
+/// Not a check: prints how long the callback takes (code exchange, ID token check, account
+/// lookup, session) beside the password step, measured in the same run. `cargo test --test
+/// api sso::timing -- --ignored --nocapture`.
+#[actix_web::test]
+#[ignore]
+async fn timing_of_the_callback_beside_the_password_step() {
+    let (app, op) = spawn_with_sso().await;
+    let org = app.nhs_org();
+    op.account(
+        "amy-oid",
+        nhsmail_claims("amy@nhs.net"),
+        Some(&["mfa"]),
+        None,
+    )
+    .await;
+    app.create_user(org, "ben@nhs.net");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v[v.len() / 2]
+    };
+    let (mut callback, mut password, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..21 {
+        let browser = app.new_browser();
+        let authorization = press(&browser, "nhsmail").await;
+        let back = AtProvider::new()
+            .sign_in(&authorization, "amy-oid", &app.base_url)
+            .await;
+        let started = std::time::Instant::now();
+        browser.get(&back).await.assert_redirect_to("/");
+        let took = started.elapsed().as_secs_f64() * 1000.0;
+        if round % 3 == 2 {
+            // The round after a rotation fetches the keys again.
+            keys.push(took);
+        } else {
+            callback.push(took);
+        }
+        if round % 3 == 1 {
+            op.admin("/admin/rotate-keys", json!({})).await;
+        }
+        let other = app.new_browser();
+        let csrf = other.csrf().await;
+        let started = std::time::Instant::now();
+        other
+            .log_in_with_token("ben@nhs.net", PASSWORD, &csrf)
+            .await
+            .assert_redirect_to("/account/two-factor/setup");
+        password.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let (c, k, p) = (median(callback), median(keys), median(password));
+    println!(
+        "median ms: callback {c:.1}, callback after a key rotation {k:.1}, password step {p:.1}; callback/password {:.2}",
+        c / p
     );
 }

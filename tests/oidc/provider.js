@@ -216,7 +216,7 @@ async function interaction(req, res, uid) {
   if (req.method === 'GET') {
     const client = await provider.Client.find(details.params.client_id);
     return send(res, 200, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in to the test provider</title></head>
-<body><h1>Sign in</h1><p>for ${escape(client?.clientId)}</p>
+<body><h1>Sign in to the test provider</h1><p>for ${escape(client?.clientId)}</p>
 <form method="post" action="/interaction/${escape(uid)}">
 <label for="login">Username</label> <input id="login" name="login" autofocus>
 <label for="password">Password</label> <input id="password" name="password" type="password">
