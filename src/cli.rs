@@ -12,7 +12,9 @@ use crate::db::embedded::{EmbeddedPostgres, Options};
 use crate::db::models::audit::{self, NewAuditEvent};
 use crate::db::models::organisations;
 use crate::db::{self, PgPool};
-use crate::domain::{EmailAddress, EmailDomains, OrganisationId, Password, PersonName, UserId};
+use crate::domain::{
+    EmailAddress, EmailDomains, OdsCode, OrganisationId, Password, PersonName, UserId,
+};
 use crate::services::accounts::{self, Account};
 use crate::services::{self, roster, Actor, Decision};
 
@@ -61,6 +63,9 @@ pub enum OrgCommand {
         /// An allowed email domain (repeatable); default nhs.net and nhs.uk.
         #[arg(long = "domain")]
         domains: Vec<String>,
+        /// The organisation's ODS code: NHS CIS2 sign-ins with a role there join it.
+        #[arg(long)]
+        ods_code: Option<String>,
     },
 }
 
@@ -135,6 +140,20 @@ pub fn create_organisation(
     name: &str,
     domains: &[String],
 ) -> anyhow::Result<OrganisationId> {
+    create_organisation_with_ods_code(pool, name, domains, None)
+}
+
+/// `org create` with `--ods-code`.
+pub fn create_organisation_with_ods_code(
+    pool: &PgPool,
+    name: &str,
+    domains: &[String],
+    ods_code: Option<&str>,
+) -> anyhow::Result<OrganisationId> {
+    let ods_code = ods_code
+        .map(OdsCode::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--ods-code: {}", e.0))?;
     let name = name.trim();
     if name.is_empty() {
         bail!("--name must not be empty");
@@ -145,8 +164,14 @@ pub fn create_organisation(
         EmailDomains::parse(&domains.join(",")).map_err(|e| anyhow::anyhow!(e.0))?
     };
     let conn = &mut *pool.get()?;
+    if let Some(code) = &ods_code {
+        if let Some(other) = organisations::other_with_ods_code(conn, OrganisationId::new(), code)?
+        {
+            bail!("{} already has the ODS code {}", other.name, code.as_str());
+        }
+    }
     let org = diesel::Connection::transaction(conn, |conn| {
-        let org = organisations::create(conn, name, &domains)?;
+        let org = organisations::create_with_ods_code(conn, name, &domains, ods_code.as_ref())?;
         audit::record(
             conn,
             &NewAuditEvent::new(AuditAction::OrganisationCreated, None)

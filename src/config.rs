@@ -29,6 +29,111 @@ pub struct Settings {
     /// `STAFFROOM_SHUTDOWN_TIMEOUT`: after SIGTERM, how long requests in flight (and the mail
     /// being sent) have to finish before the server stops anyway.
     pub shutdown_timeout: Duration,
+    /// The OpenID Connect providers offered at sign-in (`STAFFROOM_OIDC_PROVIDERS`), in order.
+    pub oidc: Vec<OidcProvider>,
+}
+
+/// One OpenID Connect provider (`STAFFROOM_OIDC_{NAME}_*`).
+#[derive(Clone, Debug)]
+pub struct OidcProvider {
+    /// Lower case, as in the routes: `nhsmail`, `cis2`.
+    pub name: String,
+    /// Exactly as the provider's ID tokens carry it in `iss`.
+    pub issuer: String,
+    pub client_id: String,
+    pub credentials: OidcCredentials,
+    /// The button's words.
+    pub label: String,
+    /// Beyond `openid email profile`.
+    pub scopes: Vec<String>,
+    /// Domains whose addresses this provider vouches for, `email_verified` or not.
+    pub email_domains: Vec<String>,
+    /// `acr` values or `amr` entries that mean a second factor was passed there.
+    pub mfa: Vec<String>,
+}
+
+/// How Staffroom proves itself to the provider's token endpoint.
+#[derive(Clone, Debug)]
+pub enum OidcCredentials {
+    /// `client_secret_basic`.
+    Secret(SecretString),
+    /// `private_key_jwt`: the PEM private key (RSA), read at start-up.
+    PrivateKey(SecretString),
+}
+
+impl OidcProvider {
+    /// Reads `STAFFROOM_OIDC_{NAME}_*` through `var`.
+    fn from_env(name: &str, var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let name = name.trim().to_ascii_lowercase();
+        anyhow::ensure!(
+            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric()),
+            "STAFFROOM_OIDC_PROVIDERS: provider names are letters and digits, not {name:?}"
+        );
+        let prefix = format!("STAFFROOM_OIDC_{}_", name.to_ascii_uppercase());
+        let setting = |suffix: &str| var(&format!("{prefix}{suffix}"));
+        let required = |suffix: &str| {
+            setting(suffix).with_context(|| format!("{prefix}{suffix} is required for {name}"))
+        };
+        let list = |suffix: &str| -> Vec<String> {
+            setting(suffix)
+                .unwrap_or_default()
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let credentials = match (setting("CLIENT_SECRET"), setting("PRIVATE_KEY_FILE")) {
+            (Some(_), Some(_)) => anyhow::bail!(
+                "{prefix}CLIENT_SECRET and {prefix}PRIVATE_KEY_FILE: set one, not both"
+            ),
+            (Some(secret), None) => OidcCredentials::Secret(SecretString::from(secret)),
+            (None, Some(file)) => OidcCredentials::PrivateKey(SecretString::from(
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("{prefix}PRIVATE_KEY_FILE: cannot read {file}"))?,
+            )),
+            (None, None) => anyhow::bail!(
+                "{prefix}CLIENT_SECRET or {prefix}PRIVATE_KEY_FILE is required for {name}"
+            ),
+        };
+        let issuer = required("ISSUER")?;
+        anyhow::ensure!(
+            issuer.starts_with("https://") || issuer.starts_with("http://"),
+            "{prefix}ISSUER must be an http(s) URL, not {issuer:?}"
+        );
+        Ok(Self {
+            label: setting("LABEL").unwrap_or_else(|| format!("Sign in with {name}")),
+            issuer,
+            client_id: required("CLIENT_ID")?,
+            credentials,
+            scopes: list("SCOPES"),
+            email_domains: list("EMAIL_DOMAINS")
+                .into_iter()
+                .map(|d| d.trim_start_matches('@').to_ascii_lowercase())
+                .collect(),
+            mfa: list("MFA"),
+            name,
+        })
+    }
+}
+
+/// `STAFFROOM_OIDC_PROVIDERS` and each provider's settings.
+fn oidc_providers(var: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Vec<OidcProvider>> {
+    let mut providers: Vec<OidcProvider> = Vec::new();
+    for name in var("STAFFROOM_OIDC_PROVIDERS")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.trim().is_empty())
+    {
+        let provider = OidcProvider::from_env(name, var)?;
+        anyhow::ensure!(
+            providers.iter().all(|p| p.name != provider.name),
+            "STAFFROOM_OIDC_PROVIDERS names {} twice",
+            provider.name
+        );
+        providers.push(provider);
+    }
+    Ok(providers)
 }
 
 /// `STAFFROOM_LOG_FORMAT`: readable lines, or one JSON object per line for a log collector.
@@ -100,6 +205,7 @@ impl Settings {
             dev_mailbox,
             log_format: var("STAFFROOM_LOG_FORMAT").map_or(Ok(LogFormat::Text), |v| v.parse())?,
             shutdown_timeout: shutdown_timeout(var("STAFFROOM_SHUTDOWN_TIMEOUT").as_deref())?,
+            oidc: oidc_providers(&var)?,
         })
     }
 
@@ -214,6 +320,39 @@ mod tests {
         assert!(dev_mailbox(Some("on"), false, "0.0.0.0:8080").unwrap());
         assert!(!dev_mailbox(Some("off"), false, "127.0.0.1:8080").unwrap());
         assert!(dev_mailbox(Some("maybe"), false, "127.0.0.1:8080").is_err());
+    }
+
+    #[test]
+    fn each_named_provider_is_read_from_its_own_settings() {
+        let env = std::collections::HashMap::from([
+            ("STAFFROOM_OIDC_PROVIDERS", "NHSmail, cis2"),
+            ("STAFFROOM_OIDC_NHSMAIL_ISSUER", "https://login.microsoftonline.com/t/v2.0"),
+            ("STAFFROOM_OIDC_NHSMAIL_CLIENT_ID", "staffroom"),
+            ("STAFFROOM_OIDC_NHSMAIL_CLIENT_SECRET", "s3cret"),
+            ("STAFFROOM_OIDC_NHSMAIL_EMAIL_DOMAINS", "nhs.net"),
+            ("STAFFROOM_OIDC_NHSMAIL_MFA", "mfa"),
+            ("STAFFROOM_OIDC_CIS2_ISSUER", "https://cis2.example/openam/oauth2/realms/root/realms/NHSIdentity/realms/Healthcare"),
+            ("STAFFROOM_OIDC_CIS2_CLIENT_ID", "cis2-client"),
+            ("STAFFROOM_OIDC_CIS2_CLIENT_SECRET", "other"),
+            ("STAFFROOM_OIDC_CIS2_SCOPES", "nationalrbacaccess associatedorgs"),
+        ]);
+        let var = |name: &str| env.get(name).map(|v| v.to_string());
+        let providers = oidc_providers(&var).unwrap();
+        assert_eq!(providers.len(), 2);
+        assert_eq!(providers[0].name, "nhsmail");
+        assert_eq!(providers[0].label, "Sign in with nhsmail");
+        assert_eq!(providers[0].email_domains, vec!["nhs.net"]);
+        assert_eq!(
+            providers[1].scopes,
+            vec!["nationalrbacaccess", "associatedorgs"]
+        );
+        assert!(providers[1].mfa.is_empty());
+        let missing = |name: &str| {
+            (name != "STAFFROOM_OIDC_CIS2_CLIENT_SECRET")
+                .then(|| env.get(name).map(|v| v.to_string()))
+                .flatten()
+        };
+        assert!(oidc_providers(&missing).is_err());
     }
 
     #[test]

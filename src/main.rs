@@ -33,11 +33,21 @@ fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Org {
-            command: OrgCommand::Create { name, domains },
+            command:
+                OrgCommand::Create {
+                    name,
+                    domains,
+                    ods_code,
+                },
         } => {
             let database = Database::open(&settings)?;
             database.migrate()?;
-            let id = cli::create_organisation(&database.pool(2), &name, &domains)?;
+            let id = cli::create_organisation_with_ods_code(
+                &database.pool(2),
+                &name,
+                &domains,
+                ods_code.as_deref(),
+            )?;
             println!("{id}");
             Ok(())
         }

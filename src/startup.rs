@@ -46,6 +46,10 @@ impl Application {
             pool: pool.clone(),
             settings: settings.clone(),
             cookie_key: key.clone(),
+            oidc: std::sync::Arc::new(crate::auth::oidc::Providers::new(&settings.oidc)?),
+            content_security_policy: crate::web::security_headers::content_security_policy(
+                &settings.oidc,
+            ),
         });
         let secure = settings.is_https();
         // One store, so that the workers share its frames.

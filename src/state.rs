@@ -9,6 +9,10 @@ pub struct AppState {
     pub settings: Settings,
     /// Signs the cookies: the session's, and a signed-out visitor's CSRF token.
     pub cookie_key: actix_web::cookie::Key,
+    /// The OpenID Connect providers offered at sign-in, with what was learnt of each.
+    pub oidc: std::sync::Arc<crate::auth::oidc::Providers>,
+    /// Content-Security-Policy, with the providers' origins as forms' destinations.
+    pub content_security_policy: actix_web::http::header::HeaderValue,
 }
 
 impl AppState {

@@ -17,6 +17,12 @@ pub const PENDING_USER_ID_KEY: &str = "pending_user_id";
 /// Put in the state by the session store when it could not read the session (the database is
 /// away); such a state is never written back.
 pub const STORE_UNAVAILABLE_KEY: &str = "store_unavailable";
+/// The provider a single sign-on session came from and its `sid`: read by the session store
+/// into columns, so that the provider's back-channel logout can end the session.
+pub const SSO_PROVIDER_KEY: &str = "sso_provider";
+pub const SSO_SID_KEY: &str = "sso_sid";
+/// An identity waiting to be linked once the person signs in with password and code.
+const SSO_LINK_KEY: &str = "sso_link";
 const NEXT_KEY: &str = "next";
 const CSRF_KEY: &str = "csrf";
 const FLASH_KEY: &str = "flash";
@@ -51,6 +57,8 @@ impl TypedSession {
         self.0.renew();
         self.0.remove(USER_ID_KEY);
         self.0.remove(CSRF_KEY);
+        self.0.remove(SSO_PROVIDER_KEY);
+        self.0.remove(SSO_SID_KEY);
         self.insert(PENDING_USER_ID_KEY, user)?;
         match next {
             Some(next) => self.insert(NEXT_KEY, next),
@@ -70,6 +78,61 @@ impl TypedSession {
         self.0.remove(CSRF_KEY);
         self.insert(USER_ID_KEY, user)?;
         Ok(next)
+    }
+
+    /// A provider vouched for the person but not for a second factor: a new session id, the
+    /// authenticator code next, and the provider's session remembered.
+    pub fn begin_sso_second_factor(
+        &self,
+        user: UserId,
+        next: Option<&str>,
+        provider: &str,
+        sid: Option<&str>,
+    ) -> AppResult<()> {
+        self.0.remove(SSO_LINK_KEY);
+        self.begin_second_factor(user, next)?;
+        self.remember_provider(provider, sid)
+    }
+
+    /// A provider vouched for the person and their second factor: a new session id, signed in.
+    pub fn complete_sso_sign_in(
+        &self,
+        user: UserId,
+        provider: &str,
+        sid: Option<&str>,
+    ) -> AppResult<()> {
+        self.0.renew();
+        for key in [
+            PENDING_USER_ID_KEY,
+            NEXT_KEY,
+            CSRF_KEY,
+            SSO_LINK_KEY,
+            SSO_SID_KEY,
+        ] {
+            self.0.remove(key);
+        }
+        self.insert(USER_ID_KEY, user)?;
+        self.remember_provider(provider, sid)
+    }
+
+    fn remember_provider(&self, provider: &str, sid: Option<&str>) -> AppResult<()> {
+        self.insert(SSO_PROVIDER_KEY, provider)?;
+        match sid {
+            Some(sid) => self.insert(SSO_SID_KEY, sid),
+            None => {
+                self.0.remove(SSO_SID_KEY);
+                Ok(())
+            }
+        }
+    }
+
+    /// An identity to link once the person has signed in with password and code.
+    pub fn set_pending_link<T: serde::Serialize>(&self, link: &T) -> AppResult<()> {
+        self.insert(SSO_LINK_KEY, link)
+    }
+
+    pub fn take_pending_link<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        self.take(SSO_LINK_KEY)
     }
 
     /// Ends the session here and in the store.

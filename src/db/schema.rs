@@ -183,6 +183,7 @@ diesel::table! {
         ods_code -> Nullable<Text>,
         members_may_create_workspaces -> Bool,
         created_at -> Timestamptz,
+        sign_in_policy -> Text,
     }
 }
 
@@ -279,6 +280,8 @@ diesel::table! {
         state -> Text,
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
+        sso_provider -> Nullable<Text>,
+        sso_sid -> Nullable<Text>,
     }
 }
 
@@ -286,6 +289,14 @@ diesel::table! {
     specialties (code) {
         code -> Text,
         name -> Text,
+    }
+}
+
+diesel::table! {
+    sso_logout_tokens (provider, jti) {
+        provider -> Text,
+        jti -> Text,
+        expires_at -> Timestamptz,
     }
 }
 
@@ -323,6 +334,19 @@ diesel::table! {
         key -> Text,
         failures -> Int4,
         last_failure_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_identities (id) {
+        id -> Uuid,
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        email -> Nullable<Text>,
+        role_names -> Array<Nullable<Text>>,
+        first_sign_in_at -> Timestamptz,
+        last_sign_in_at -> Timestamptz,
     }
 }
 
@@ -441,6 +465,7 @@ diesel::joinable!(team_invitations -> invitations (invitation_id));
 diesel::joinable!(team_invitations -> teams (team_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(teams -> organisations (organisation_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(workspace_contacts -> contacts (contact_id));
 diesel::joinable!(workspace_contacts -> invitations (invitation_id));
@@ -476,10 +501,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     roster_profiles,
     sessions,
     specialties,
+    sso_logout_tokens,
     team_invitations,
     team_members,
     teams,
     throttles,
+    user_identities,
     user_totp,
     users,
     workspace_contacts,

@@ -10,7 +10,9 @@ use rand::distributions::{Alphanumeric, DistString};
 
 use super::models::{frame, sessions};
 use super::PgPool;
-use crate::auth::session::{PENDING_USER_ID_KEY, STORE_UNAVAILABLE_KEY, USER_ID_KEY};
+use crate::auth::session::{
+    PENDING_USER_ID_KEY, SSO_PROVIDER_KEY, SSO_SID_KEY, STORE_UNAVAILABLE_KEY, USER_ID_KEY,
+};
 use crate::domain::{token::sha256_hex, UserId};
 
 type SessionState = HashMap<String, String>;
@@ -49,6 +51,20 @@ fn user_of(state: &SessionState) -> Option<UserId> {
         .iter()
         .find_map(|key| state.get(*key))
         .and_then(|value| serde_json::from_str(value).ok())
+}
+
+/// The provider session the session came from, kept in columns of their own so that a
+/// back-channel logout can end it.
+fn sso_of(state: &SessionState) -> sessions::SsoSession {
+    let read = |key: &str| {
+        state
+            .get(key)
+            .and_then(|value| serde_json::from_str::<String>(value).ok())
+    };
+    sessions::SsoSession {
+        provider: read(SSO_PROVIDER_KEY),
+        sid: read(SSO_SID_KEY),
+    }
 }
 
 fn expiry(ttl: &Duration) -> chrono::DateTime<Utc> {
@@ -134,12 +150,16 @@ impl SessionStore for PgSessionStore {
         let json = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = Alphanumeric.sample_string(&mut rand::thread_rng(), 64);
         let key_hash = sha256_hex(&key);
-        let user = user_of(&state);
+        let (user, sso) = (user_of(&state), sso_of(&state));
         let expires_at = expiry(ttl);
         // A session that was not saved gets no cookie: the request fails instead.
-        self.blocking(move |conn| Ok(sessions::insert(conn, &key_hash, user, &json, expires_at)?))
-            .await
-            .map_err(SaveError::Other)?;
+        self.blocking(move |conn| {
+            Ok(sessions::insert(
+                conn, &key_hash, user, &sso, &json, expires_at,
+            )?)
+        })
+        .await
+        .map_err(SaveError::Other)?;
         SessionKey::try_from(key).map_err(|e| SaveError::Other(e.into()))
     }
 
@@ -156,10 +176,14 @@ impl SessionStore for PgSessionStore {
         let json =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let key_hash = sha256_hex(session_key.as_ref());
-        let user = user_of(&state);
+        let (user, sso) = (user_of(&state), sso_of(&state));
         let expires_at = expiry(ttl);
         let updated = match self
-            .blocking(move |conn| Ok(sessions::update(conn, &key_hash, user, &json, expires_at)?))
+            .blocking(move |conn| {
+                Ok(sessions::update(
+                    conn, &key_hash, user, &sso, &json, expires_at,
+                )?)
+            })
             .await
         {
             Ok(updated) => updated,

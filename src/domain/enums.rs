@@ -165,6 +165,23 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How an organisation's members may sign in.
+    pub enum SignInPolicy {
+        PasswordOrSso = "password_or_sso",
+        SsoOnly = "sso_only",
+    }
+}
+
+impl SignInPolicy {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignInPolicy::PasswordOrSso => "Password and authenticator app, or single sign-on",
+            SignInPolicy::SsoOnly => "Single sign-on only",
+        }
+    }
+}
+
 /// Declares `AuditAction` with each action's code and the words the audit page shows.
 macro_rules! audit_actions {
     ($($variant:ident = $code:literal => $words:literal),+ $(,)?) => {
@@ -256,6 +273,11 @@ audit_actions! {
     ContactAddedToWorkspace = "contact_added_to_workspace" => "Contact added to a workspace",
     ContactEmailAdded = "contact_email_added" => "Email address added to a contact",
     ContactMerged = "contact_merged" => "Duplicate contacts merged",
+    SsoSignIn = "sso_sign_in" => "Signed in with single sign-on",
+    SsoLinked = "sso_linked" => "Single sign-on linked",
+    SsoUnlinked = "sso_unlinked" => "Single sign-on unlinked",
+    SsoRefused = "sso_refused" => "Single sign-on refused",
+    SsoLogout = "sso_logout" => "Signed out by the identity provider",
 }
 
 #[cfg(test)]

@@ -73,3 +73,4 @@ id_type!(OrganisationInvitationId);
 id_type!(ImportReportId);
 id_type!(TeamId);
 id_type!(ContactId);
+id_type!(IdentityId);

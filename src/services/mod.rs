@@ -21,6 +21,7 @@ pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
 pub mod teams;
+pub mod sso;
 pub mod trust;
 pub mod workspaces;
 

@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use super::{sign_up, Actor, Decision};
 use crate::auth::{password, recovery, throttle, totp};
 use crate::db::models::audit::{self, NewAuditEvent};
-use crate::db::models::{recovery_codes, totp as totp_rows, users};
+use crate::db::models::{organisations, recovery_codes, totp as totp_rows, users};
 use crate::domain::{AuditAction, EmailAddress, UserId};
 use crate::error::AppResult;
 
@@ -43,6 +43,8 @@ pub enum Entry {
         enrolled: bool,
     },
     Deactivated,
+    /// The person belongs to an organisation whose members sign in with single sign-on only.
+    SsoOnly,
     /// The address is not confirmed yet: a new confirmation link was sent, unless the address
     /// had its few emails this hour (`link_sent` false).
     Unconfirmed {
@@ -85,6 +87,16 @@ pub fn password(
     throttle::record_success(conn, &key)?;
     if !user.is_active() {
         return Ok(Attempt::Passed(Entry::Deactivated));
+    }
+    if organisations::in_sso_only_organisation(conn, user.id)? {
+        audit::record(
+            conn,
+            &actor
+                .event(AuditAction::SignInFailed)
+                .target(user.id)
+                .detail("password refused: the organisation signs in with single sign-on only"),
+        )?;
+        return Ok(Attempt::Passed(Entry::SsoOnly));
     }
     if !user.is_verified() {
         // Throttled like a sign-up's email: whoever signed up with someone's address knows its

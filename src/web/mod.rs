@@ -18,6 +18,7 @@ pub mod layout;
 pub mod security_headers;
 pub mod setup;
 pub mod teams;
+pub mod sso;
 pub mod workspaces;
 
 use actix_web::web::ServiceConfig;
@@ -30,6 +31,7 @@ pub fn config(cfg: &mut ServiceConfig) {
     cfg.configure(assets::config)
         .configure(health::config)
         .configure(auth::config)
+        .configure(sso::config)
         .configure(setup::config)
         .configure(home::config)
         .configure(workspaces::config)

@@ -133,6 +133,7 @@ pub fn test_settings(database_url: &str, smtp_port: u16) -> Settings {
         dev_mailbox: false,
         log_format: Default::default(),
         shutdown_timeout: Duration::from_secs(30),
+        oidc: Vec::new(),
     }
 }
 

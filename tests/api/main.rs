@@ -24,5 +24,6 @@ mod security;
 mod sign_in;
 mod signed_out_mail;
 mod teams;
+mod sso;
 mod trust_control;
 mod workspaces;

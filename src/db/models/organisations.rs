@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     organisation_domains, organisation_members, organisation_removals, organisations,
 };
-use crate::domain::{EmailAddress, OrganisationId, UserId};
+use crate::domain::{EmailAddress, OdsCode, OrganisationId, SignInPolicy, UserId};
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = organisations)]
@@ -18,6 +18,7 @@ pub struct Organisation {
     pub ods_code: Option<String>,
     pub members_may_create_workspaces: bool,
     pub created_at: DateTime<Utc>,
+    pub sign_in_policy: SignInPolicy,
 }
 
 #[derive(Debug, Insertable)]
@@ -34,11 +35,21 @@ pub fn create(
     name: &str,
     domains: &[String],
 ) -> QueryResult<Organisation> {
+    create_with_ods_code(conn, name, domains, None)
+}
+
+/// The same, with the organisation's ODS code (CIS2 sign-ins join it by that code).
+pub fn create_with_ods_code(
+    conn: &mut PgConnection,
+    name: &str,
+    domains: &[String],
+    ods_code: Option<&OdsCode>,
+) -> QueryResult<Organisation> {
     let org: Organisation = diesel::insert_into(organisations::table)
         .values(&NewOrganisation {
             id: OrganisationId::new(),
             name,
-            ods_code: None,
+            ods_code: ods_code.map(OdsCode::as_str),
         })
         .returning(Organisation::as_returning())
         .get_result(conn)?;
@@ -83,12 +94,15 @@ pub fn admits(conn: &mut PgConnection, id: OrganisationId, email: &str) -> Query
     Ok(domains(conn, id)?.iter().any(|d| email.is_in_domain(d)))
 }
 
-/// Replaces the organisation's allowed domains and sets whether members may create workspaces.
+/// Replaces the organisation's allowed domains and sets whether members may create
+/// workspaces, its ODS code and how its members sign in.
 pub fn update_settings(
     conn: &mut PgConnection,
     org: OrganisationId,
     domains: &[String],
     members_may_create_workspaces: bool,
+    ods_code: Option<&OdsCode>,
+    sign_in_policy: SignInPolicy,
 ) -> QueryResult<()> {
     diesel::delete(
         organisation_domains::table.filter(organisation_domains::organisation_id.eq(org)),
@@ -108,9 +122,55 @@ pub fn update_settings(
         .on_conflict_do_nothing()
         .execute(conn)?;
     diesel::update(organisations::table.find(org))
-        .set(organisations::members_may_create_workspaces.eq(members_may_create_workspaces))
+        .set((
+            organisations::members_may_create_workspaces.eq(members_may_create_workspaces),
+            organisations::ods_code.eq(ods_code.map(OdsCode::as_str)),
+            organisations::sign_in_policy.eq(sign_in_policy),
+        ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Another organisation that has this ODS code (they are unique, compared upper-cased).
+pub fn other_with_ods_code(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    code: &OdsCode,
+) -> QueryResult<Option<Organisation>> {
+    Ok(with_ods_codes(conn, &[code.as_str().to_string()])?
+        .into_iter()
+        .find(|o| o.id != org))
+}
+
+/// The organisations with these ODS codes (upper-cased already).
+pub fn with_ods_codes(conn: &mut PgConnection, codes: &[String]) -> QueryResult<Vec<Organisation>> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let all: Vec<Organisation> = organisations::table
+        .filter(organisations::ods_code.is_not_null())
+        .select(Organisation::as_select())
+        .load(conn)?;
+    Ok(all
+        .into_iter()
+        .filter(|o| {
+            o.ods_code
+                .as_deref()
+                .is_some_and(|c| codes.iter().any(|code| code.eq_ignore_ascii_case(c)))
+        })
+        .collect())
+}
+
+/// Whether the person belongs (suspended or not) to an organisation whose members must sign
+/// in with single sign-on.
+pub fn in_sso_only_organisation(conn: &mut PgConnection, user: UserId) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        organisation_members::table
+            .inner_join(organisations::table)
+            .filter(organisation_members::user_id.eq(user))
+            .filter(organisations::sign_in_policy.eq(SignInPolicy::SsoOnly)),
+    ))
+    .get_result(conn)
 }
 
 /// The organisations whose allowed domains admit this address (a domain admits its subdomains).

@@ -73,10 +73,19 @@ pub(crate) fn live_session_args(key_hash: &str, idle: chrono::Duration) -> Vec<S
 /// Prepared once per connection as `staffroom_session`.
 const LOAD: &str = concat!(live_session!(), "SELECT state FROM live");
 
+/// The provider session a Staffroom session came from (single sign-on), kept in columns so
+/// that a back-channel logout finds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SsoSession {
+    pub provider: Option<String>,
+    pub sid: Option<String>,
+}
+
 pub fn insert(
     conn: &mut PgConnection,
     key_hash: &str,
     user: Option<UserId>,
+    sso: &SsoSession,
     state: &str,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
@@ -84,6 +93,8 @@ pub fn insert(
         .values((
             sessions::key_hash.eq(key_hash),
             sessions::user_id.eq(user),
+            sessions::sso_provider.eq(&sso.provider),
+            sessions::sso_sid.eq(&sso.sid),
             sessions::state.eq(state),
             sessions::expires_at.eq(expires_at),
         ))
@@ -95,12 +106,15 @@ pub fn update(
     conn: &mut PgConnection,
     key_hash: &str,
     user: Option<UserId>,
+    sso: &SsoSession,
     state: &str,
     expires_at: DateTime<Utc>,
 ) -> QueryResult<usize> {
     diesel::update(sessions::table.find(key_hash))
         .set((
             sessions::user_id.eq(user),
+            sessions::sso_provider.eq(&sso.provider),
+            sessions::sso_sid.eq(&sso.sid),
             sessions::state.eq(state),
             sessions::expires_at.eq(expires_at),
         ))
@@ -124,6 +138,34 @@ pub fn delete(conn: &mut PgConnection, key_hash: &str) -> QueryResult<usize> {
 /// Ends every session of this user (password change, deactivation, two-factor reset).
 pub fn delete_for_user(conn: &mut PgConnection, user: UserId) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::user_id.eq(user))).execute(conn)
+}
+
+/// Ends the sessions that came from this provider session (back-channel logout by `sid`).
+pub fn delete_for_sso_sid(
+    conn: &mut PgConnection,
+    provider: &str,
+    sid: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::sso_provider.eq(provider))
+            .filter(sessions::sso_sid.eq(sid)),
+    )
+    .execute(conn)
+}
+
+/// Ends the person's sessions that came from this provider (back-channel logout by `sub`).
+pub fn delete_for_sso_user(
+    conn: &mut PgConnection,
+    provider: &str,
+    user: UserId,
+) -> QueryResult<usize> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::sso_provider.eq(provider))
+            .filter(sessions::user_id.eq(user)),
+    )
+    .execute(conn)
 }
 
 pub fn delete_expired(conn: &mut PgConnection) -> QueryResult<usize> {

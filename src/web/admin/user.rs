@@ -68,6 +68,8 @@ pub struct UserView {
     pub shared: bool,
     pub duplicates: Vec<User>,
     pub profiles: Vec<RosterProfile>,
+    /// Each linked single sign-on provider with the role names it gave (CIS2's RBAC roles).
+    pub identities: Vec<(String, Vec<String>)>,
 }
 
 impl UserView {
@@ -100,7 +102,15 @@ impl UserView {
             .load(conn)?;
         let suspended = organisations::standing(conn, org.id, person.id)? == Standing::Suspended;
         let (status, status_tag) = status_of(&person, suspended);
+        let identities = crate::db::models::user_identities::of_user(conn, person.id)?
+            .into_iter()
+            .map(|i| {
+                let roles = i.role_names();
+                (i.provider, roles)
+            })
+            .collect();
         Ok(Self {
+            identities,
             enrolled: totp::is_enrolled(conn, person.id)?,
             grade: roster_profiles::of_user(conn, org.id, person.id)?
                 .map_or_else(String::new, |p| p.grade),

@@ -81,6 +81,7 @@ pub async fn enrol(pending: PendingUser, form: web::Form<EnrolForm>) -> AppResul
     };
     let session = &pending.visitor.session;
     let next = session.complete_sign_in(pending.user.id)?;
+    crate::web::sso::login::link_waiting(&pending).await?;
     crate::web::render(&RecoveryCodesPage {
         // Signed in by this very response: the header names them; no switcher is loaded.
         layout: Layout::signed_in(session, &pending.user, &Default::default(), "")?,

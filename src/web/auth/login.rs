@@ -7,7 +7,6 @@ use askama::Template;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use crate::auth::TypedSession;
 use crate::domain::{NextPath, Text, TextRules};
 use crate::error::AppResult;
 use crate::services::sign_in::{self, Attempt, Credentials, Entry};
@@ -39,6 +38,17 @@ struct LoginPage {
     errors: FormErrors,
     email: String,
     next: String,
+    /// One button per single sign-on provider: (name, label).
+    providers: Vec<(String, String)>,
+}
+
+fn providers(state: &crate::state::AppState) -> Vec<(String, String)> {
+    state
+        .oidc
+        .all()
+        .iter()
+        .map(|p| (p.settings.name.clone(), p.settings.label.clone()))
+        .collect()
 }
 
 /// Only a path on this site is kept to return to; anything else is dropped.
@@ -49,17 +59,19 @@ fn on_site(next: &str) -> String {
 }
 
 pub async fn login_form(
-    session: TypedSession,
+    visitor: Visitor,
     query: web::Query<LoginQuery>,
 ) -> AppResult<HttpResponse> {
+    let session = &visitor.session;
     if session.user_id()?.is_some() {
         return Ok(crate::web::see_other("/"));
     }
     crate::web::render(&LoginPage {
-        layout: Layout::anonymous(&session)?,
+        layout: Layout::anonymous(session)?,
         errors: FormErrors::default(),
         email: String::new(),
         next: on_site(&query.next),
+        providers: providers(&visitor.state),
     })
 }
 
@@ -97,6 +109,10 @@ pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<H
             StatusCode::UNPROCESSABLE_ENTITY,
             "Enter a correct email address and password".into(),
         ),
+        Attempt::Passed(Entry::SsoOnly) => (
+            StatusCode::FORBIDDEN,
+            sso_only_message(&visitor.state.oidc.labels()),
+        ),
         Attempt::Passed(Entry::Deactivated) => (
             StatusCode::FORBIDDEN,
             "Your account has been deactivated. Contact your trust administrator".into(),
@@ -115,6 +131,20 @@ pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<H
     render(&visitor, status, errors, form)
 }
 
+/// Names the button(s) to use instead of the password.
+fn sso_only_message(labels: &[String]) -> String {
+    let buttons = labels
+        .iter()
+        .map(|l| format!("\u{201c}{l}\u{201d}"))
+        .collect::<Vec<_>>()
+        .join(" or ");
+    if buttons.is_empty() {
+        "Your organisation signs in with single sign-on only, which is not set up here yet. Contact your trust administrator".into()
+    } else {
+        format!("Your organisation signs in with single sign-on only: use {buttons}")
+    }
+}
+
 /// The form again, with the address as typed (never the password).
 fn render(
     visitor: &Visitor,
@@ -129,6 +159,7 @@ fn render(
             errors,
             next: on_site(&form.next),
             email: form.email,
+            providers: providers(&visitor.state),
         },
     )
 }

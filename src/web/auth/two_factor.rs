@@ -65,6 +65,7 @@ pub async fn check_code(
         Attempt::Passed(proof) => {
             let session = &pending.visitor.session;
             let next = session.complete_sign_in(pending.user.id)?;
+            crate::web::sso::login::link_waiting(&pending).await?;
             if let Proof::RecoveryCode { remaining } = proof {
                 session.set_flash(&format!(
                     "You signed in with a recovery code. You have {remaining} recovery code{} left.",

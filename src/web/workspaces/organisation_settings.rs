@@ -1,6 +1,6 @@
-//! `GET /organisations/{org_id}/settings`: the organisation's allowed email domains and whether
-//! its members may create workspaces, for a trust administrator. `POST` saves them
-//! (`services::organisations::update_settings`).
+//! `GET /organisations/{org_id}/settings`: the organisation's allowed email domains, whether
+//! its members may create workspaces, its ODS code and how its members sign in, for a trust
+//! administrator. `POST` saves them (`services::organisations::update_settings`).
 
 use actix_web::{web, HttpResponse};
 use askama::Template;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::auth::permissions;
 use crate::db::models::organisations::{self, Organisation};
-use crate::domain::{EmailDomains, OrganisationId};
+use crate::domain::{EmailDomains, OdsCode, OrganisationId, SignInPolicy};
 use crate::error::AppResult;
 use crate::services::organisations::{self as organisation_service, Settings};
 use crate::services::{Actor, Decision};
@@ -25,6 +25,10 @@ pub struct SettingsForm {
     domains: String,
     /// "yes" when ticked, absent otherwise.
     members_may_create_workspaces: String,
+    /// Absent: unchanged (a form from before the field); blank: no code.
+    ods_code: Option<String>,
+    /// `password_or_sso` or `sso_only`; absent: unchanged.
+    sign_in_policy: Option<String>,
 }
 
 impl SettingsForm {
@@ -67,6 +71,8 @@ async fn render(
         } else {
             String::new()
         },
+        ods_code: Some(org.ods_code.clone().unwrap_or_default()),
+        sign_in_policy: Some(org.sign_in_policy.code().to_string()),
     });
     crate::web::render_with(
         errors.status(),
@@ -93,10 +99,28 @@ pub async fn update(
 ) -> AppResult<HttpResponse> {
     let (org, form) = (org.into_inner(), form.into_inner());
     let mut errors = FormErrors::default();
-    if let Some(domains) = errors.check("domains", EmailDomains::parse(&form.domains)) {
+    let domains = errors.check("domains", EmailDomains::parse(&form.domains));
+    let ods_code = errors.check(
+        "ods_code",
+        form.ods_code
+            .as_deref()
+            .map(OdsCode::parse_optional)
+            .transpose(),
+    );
+    let policy = errors.check(
+        "sign_in_policy",
+        form.sign_in_policy
+            .as_deref()
+            .map(SignInPolicy::parse)
+            .transpose()
+            .map_err(|_| crate::domain::DomainError::new("Choose how members sign in")),
+    );
+    if let (Some(domains), Some(ods_code), Some(sign_in_policy)) = (domains, ods_code, policy) {
         let settings = Settings {
             domains,
             members_may_create_workspaces: form.members_may_create(),
+            ods_code,
+            sign_in_policy,
         };
         let ip = signed.ip.clone();
         let decision = signed
@@ -111,7 +135,7 @@ pub async fn update(
             .await?;
         match decision {
             Decision::Done(message) => return signed.done(&message, &path(org)),
-            Decision::Refused(reason) => errors.add("domains", reason),
+            Decision::Refused(refusal) => errors.add(refusal.field, refusal.reason),
         }
     }
     render(&signed, org, errors, Some(form)).await
