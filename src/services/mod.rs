@@ -20,8 +20,8 @@ pub mod roster;
 pub mod setup;
 pub mod sign_in;
 pub mod sign_up;
-pub mod teams;
 pub mod sso;
+pub mod teams;
 pub mod trust;
 pub mod workspaces;
 

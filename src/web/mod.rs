@@ -17,8 +17,8 @@ pub mod invitations;
 pub mod layout;
 pub mod security_headers;
 pub mod setup;
-pub mod teams;
 pub mod sso;
+pub mod teams;
 pub mod workspaces;
 
 use actix_web::web::ServiceConfig;

@@ -712,18 +712,20 @@ async fn guests_by_email_or_mobile_see_only_the_workspace_and_cannot_invite() {
     app.stop().await;
 }
 
-#[actix_web::test]
-async fn a_guest_is_told_a_week_before_their_access_ends_and_it_ends_on_the_day() {
-    let app = spawn_app().await;
-    let org = app.nhs_org();
-    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
-    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+/// Chris Carer (another organisation) invited by `admin` as a guest whose last day is five days
+/// away, and joined from the emailed link; and that last day.
+async fn carer_joins_as_a_guest_for_five_days(
+    app: &TestApp,
+    admin: &Person,
+    ws: &str,
+) -> (Person, chrono::NaiveDate) {
     let guest_org = app.create_org("Guests", &["gmail.com"]);
     let carer = app
         .person(guest_org, "carer@gmail.com", "Chris", "Carer")
         .await;
     let until = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
-    amy.browser
+    admin
+        .browser
         .post(
             &format!("/workspaces/{ws}/invitations"),
             &[
@@ -733,12 +735,22 @@ async fn a_guest_is_told_a_week_before_their_access_ends_and_it_ends_on_the_day(
             ],
         )
         .await;
-    let link = invitation_link(&app, "carer@gmail.com", 1).await;
+    let link = invitation_link(app, "carer@gmail.com", 1).await;
     carer
         .browser
         .post(&format!("{link}/accept"), &[])
         .await
         .assert_redirect_to("/");
+    (carer, until)
+}
+
+#[actix_web::test]
+async fn a_guest_is_told_a_week_before_their_access_ends_and_it_ends_on_the_day() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+    let (carer, until) = carer_joins_as_a_guest_for_five_days(&app, &amy, &ws).await;
 
     let round = staffroom::housekeeping::run_once(&mut app.conn(), &app.base_url).unwrap();
     assert_eq!(round.guests_warned, 1);
@@ -774,27 +786,7 @@ async fn an_admin_moves_or_removes_a_guests_end_date_and_the_guest_sees_it_at_ho
     let dave = app.person(org, "dave@nhs.net", "Dave", "Patel").await;
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
     crate::workspaces::join_approved(&amy, &dave, &ws).await;
-    let guest_org = app.create_org("Guests", &["gmail.com"]);
-    let carer = app
-        .person(guest_org, "carer@gmail.com", "Chris", "Carer")
-        .await;
-    let until = (chrono::Utc::now() + chrono::Duration::days(5)).date_naive();
-    amy.browser
-        .post(
-            &format!("/workspaces/{ws}/invitations"),
-            &[
-                ("emails", "carer@gmail.com"),
-                ("role", "guest"),
-                ("guest_until", &until.format("%Y-%m-%d").to_string()),
-            ],
-        )
-        .await;
-    let link = invitation_link(&app, "carer@gmail.com", 1).await;
-    carer
-        .browser
-        .post(&format!("{link}/accept"), &[])
-        .await
-        .assert_redirect_to("/");
+    let (carer, until) = carer_joins_as_a_guest_for_five_days(&app, &amy, &ws).await;
     let round = staffroom::housekeeping::run_once(&mut app.conn(), &app.base_url).unwrap();
     assert_eq!(round.guests_warned, 1);
 

@@ -23,7 +23,7 @@ mod schema;
 mod security;
 mod sign_in;
 mod signed_out_mail;
-mod teams;
 mod sso;
+mod teams;
 mod trust_control;
 mod workspaces;
