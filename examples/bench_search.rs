@@ -1,6 +1,8 @@
 //! How fast Manage Users & Roles' search answers with a million people in one organisation:
-//! by first name, surname, full name, a fragment of an email address, and the first page with
-//! no query. Timing lives here, not in the tests (which check the query plan instead).
+//! by first name, surname, full name, a fragment of an email address, a fragment matching
+//! 11,000 people, one and two characters (dense and sparse), the first page with no query and
+//! page 40 (following Next 39 times). Timing lives here, not in the tests (which check the
+//! query plans instead). Each figure is one page and its capped count, as the page runs them.
 //!
 //! ```sh
 //! cargo run --release --example bench_search
@@ -8,14 +10,15 @@
 //!
 //! It starts a throwaway embedded PostgreSQL under the system's temporary directory (or uses
 //! DATABASE_URL, where it adds its people to a fresh organisation), seeds 1,000,000 people with
-//! one INSERT ... SELECT, and prints the median and worst time of each search over 20 runs.
+//! one INSERT ... SELECT, and prints the median, p99 and worst time of each search over
+//! BENCH_RUNS runs (200).
 
 use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use staffroom::db::models::people;
+use staffroom::domain::paging::PageStart;
 
-const RUNS: usize = 20;
 const PEOPLE: i64 = 1_000_000;
 
 fn main() -> anyhow::Result<()> {
@@ -58,30 +61,61 @@ fn main() -> anyhow::Result<()> {
         diesel::sql_query(statement).execute(conn)?;
     }
     eprintln!("seeded {PEOPLE} people in {:?}", started.elapsed());
+    let runs: usize = std::env::var("BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    // Page 40 of everyone, and of a fragment: the key Next would carry after 39 pages.
+    let page_40 = |conn: &mut PgConnection, query: &str| -> anyhow::Result<PageStart> {
+        let mut start = PageStart::First;
+        for _ in 0..39 {
+            let (page, _) = people::search(conn, org, query, &start)?;
+            start = PageStart::After(page.next.expect("40 pages"));
+        }
+        Ok(start)
+    };
+    let everyone_40 = page_40(conn, "")?;
+    let fragment_40 = page_40(conn, "Surname")?;
     println!(
-        "{:<32} {:>10} {:>10} {:>8}",
-        "search", "median", "worst", "found"
+        "{:<36} {:>10} {:>10} {:>10} {:>24}",
+        "search", "median", "p99", "worst", "found"
     );
-    for (label, query) in [
-        ("first name", "Priya"),
-        ("surname", "Ramaswamy"),
-        ("full name", "Priya Ramaswamy"),
-        ("email fragment", "person424242."),
-        ("common surname fragment", "Surname42"),
-        ("no query (first page)", ""),
+    for (label, query, start) in [
+        ("first name", "Priya", PageStart::First),
+        ("surname", "Ramaswamy", PageStart::First),
+        ("full name", "Priya Ramaswamy", PageStart::First),
+        ("email fragment", "person424242.", PageStart::First),
+        ("fragment matching 11,000", "Surname42", PageStart::First),
+        ("1 character, everyone (s)", "s", PageStart::First),
+        ("1 character, nobody (q)", "q", PageStart::First),
+        ("2 characters, everyone (su)", "su", PageStart::First),
+        ("2 characters, one person (pr)", "pr", PageStart::First),
+        ("no query (first page)", "", PageStart::First),
+        ("no query, page 40", "", everyone_40.clone()),
+        (
+            "fragment 'Surname', page 40",
+            "Surname",
+            fragment_40.clone(),
+        ),
     ] {
-        let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
-        let mut found = 0;
-        for _ in 0..RUNS {
+        let mut times: Vec<Duration> = Vec::with_capacity(runs);
+        let mut found = String::new();
+        for _ in 0..runs {
             let started = Instant::now();
-            found = people::search(conn, org, query, 1)?.1;
+            let (page, count) = people::search(conn, org, query, &start)?;
             times.push(started.elapsed());
+            found = format!(
+                "{} ({} shown)",
+                count.describe("person", "people"),
+                page.rows.len()
+            );
         }
         times.sort();
         println!(
-            "{label:<32} {:>10.2?} {:>10.2?} {found:>8}",
-            times[RUNS / 2],
-            times[RUNS - 1]
+            "{label:<36} {:>10.2?} {:>10.2?} {:>10.2?} {found:>24}",
+            times[runs / 2],
+            times[(runs * 99 / 100).min(runs - 1)],
+            times[runs - 1]
         );
     }
     Ok(())

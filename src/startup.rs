@@ -10,6 +10,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::hash_gate::HashGate;
 use crate::config::Settings;
 use crate::db::models::sessions;
 use crate::db::session_store::PgSessionStore;
@@ -24,6 +25,7 @@ pub struct Application {
     server: Server,
     /// The mail worker and housekeeping, stopped with the server.
     background: Vec<tokio::task::JoinHandle<()>>,
+    hashing: std::sync::Arc<HashGate>,
 }
 
 impl Application {
@@ -37,10 +39,12 @@ impl Application {
         let key = Key::from(&settings.session_key()?);
         let worker = Worker::new(pool.clone(), &settings)?;
         let pool_for_housekeeping = pool.clone();
+        let hashing = std::sync::Arc::new(HashGate::new(settings.hashing.clone()));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
             cookie_key: key.clone(),
+            hashing: hashing.clone(),
         });
         let secure = settings.is_https();
         // One store, so that the workers share its frames.
@@ -87,7 +91,13 @@ impl Application {
             base_url: settings.base_url,
             server,
             background: vec![worker, housekeeping],
+            hashing,
         })
+    }
+
+    /// The admission to password hashing that every worker of this server shares.
+    pub fn hash_gate(&self) -> std::sync::Arc<HashGate> {
+        self.hashing.clone()
     }
 
     pub fn port(&self) -> u16 {

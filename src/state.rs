@@ -1,4 +1,4 @@
-//! What every request may use: the pool and the settings. A low module, so that every layer
+//! What every request may use: the pool, the settings and the admission to hashing. A low module, so that every layer
 //! can take it without importing the web layer or start-up.
 
 use crate::config::Settings;
@@ -9,6 +9,8 @@ pub struct AppState {
     pub settings: Settings,
     /// Signs the cookies: the session's, and a signed-out visitor's CSRF token.
     pub cookie_key: actix_web::cookie::Key,
+    /// Admission to password hashing, shared by the server's workers.
+    pub hashing: std::sync::Arc<crate::auth::hash_gate::HashGate>,
 }
 
 impl AppState {

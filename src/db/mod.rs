@@ -8,6 +8,7 @@
 
 pub mod embedded;
 pub mod models;
+pub mod paging;
 pub mod request;
 pub mod schema;
 pub mod session_store;

@@ -12,6 +12,7 @@ pub mod mobile;
 pub mod name;
 pub mod next_path;
 pub mod nhs_number;
+pub mod paging;
 pub mod password;
 pub mod text;
 pub mod token;

@@ -131,6 +131,21 @@ pub fn mark_sent(conn: &mut PgConnection, id: i64) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// Marks a batch's sent messages in one statement.
+pub fn mark_all_sent(conn: &mut PgConnection, ids: &[i64]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
+        .set((
+            outbox::sent_at.eq(diesel::dsl::now),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::locked_until.eq(None::<DateTime<Utc>>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
 /// Schedules another attempt at `next_attempt_at`, or gives up (`None`).
 pub fn mark_failed_attempt(
     conn: &mut PgConnection,

@@ -1,47 +1,165 @@
-//! An organisation's people as its administrators see them: the searchable, paged directory,
+//! An organisation's people as its administrators see them: the searchable directory, paged by
+//! key (surname, first name, id) and counted up to a cap,
 //! likely duplicates, account status changes and merging two accounts into one.
 
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
 
 use crate::db::models::users::User;
+use crate::db::paging;
 use crate::db::schema::{organisation_members, users};
+use crate::domain::paging::{Count, PageStart, Paged, COUNT_CAP};
 use crate::domain::{OrganisationId, UserId};
-
-pub const PAGE_SIZE: i64 = 25;
 
 /// `%term%` for ILIKE, with the pattern characters in the term taken literally.
 pub fn contains_pattern(term: &str) -> String {
-    let escaped = term
-        .replace('\\', "\\\\")
+    format!("%{}%", escape_like(term))
+}
+
+/// The term with LIKE's pattern characters taken literally.
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
         .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+        .replace('_', "\\_")
+}
+
+/// The SQL that picks the organisation's people matching `query` (every word must match), and
+/// its binds: `$1` is the organisation. A word of one or two characters matches the start of a
+/// first name, a surname or an email's local part (prefix B-tree indexes: trigrams need three
+/// characters); a longer word matches anywhere in the full name or the email (trigram indexes).
+struct Matching {
+    sql: String,
+    binds: Vec<String>,
+}
+
+fn matching(query: &str) -> Matching {
+    let mut sql = String::from(
+        "EXISTS (SELECT 1 FROM organisation_members m
+                 WHERE m.organisation_id = $1 AND m.user_id = users.id)",
+    );
+    let mut binds = Vec::new();
+    for word in query.split_whitespace() {
+        let n = binds.len() + 2;
+        if word.chars().count() <= 2 {
+            sql.push_str(&format!(
+                " AND (lower(users.first_name) LIKE lower(${n})
+                       OR lower(users.surname) LIKE lower(${n})
+                       OR split_part(users.email, '@', 1) LIKE lower(${n}))"
+            ));
+            binds.push(format!("{}%", escape_like(word)));
+        } else {
+            sql.push_str(&format!(
+                " AND ({} ILIKE ${n} OR users.email ILIKE ${n})",
+                FULL_NAME
+            ));
+            binds.push(contains_pattern(word));
+        }
+    }
+    Matching { sql, binds }
 }
 
 /// The same expression as the `users_full_name_trgm` index, so the planner uses the index.
-fn full_name() -> diesel::expression::SqlLiteral<Text> {
-    sql::<Text>("(users.first_name || ' ' || users.surname)")
+const FULL_NAME: &str = "(users.first_name || ' ' || users.surname)";
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
-type Filter = Box<dyn BoxableExpression<users::table, Pg, SqlType = Bool>>;
+/// The page's statement: the matching people from `start`, in the order of `users_by_name_idx`.
+fn page_statement(
+    explain: &str,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let Matching { sql, binds } = matching(query);
+    let (from, order) = paging::keyset(start, "users", binds.len() + 2);
+    let mut statement = diesel::sql_query(format!(
+        "{explain}SELECT users.id, users.surname, users.first_name FROM users
+         WHERE {sql}{from} ORDER BY {order} LIMIT {}",
+        paging::LIMIT
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(org.0);
+    for bind in binds {
+        statement = statement.bind::<Text, _>(bind);
+    }
+    paging::bind_key(statement, start)
+}
 
-/// Every word of the search must appear in the full name or in the email address: "amy",
-/// "okonkwo", "amy okonkwo" and "amy@nhs" all find Amy Okonkwo.
-fn matches(query: &str) -> Option<Filter> {
-    query
-        .split_whitespace()
-        .map(|word| {
-            let pattern = contains_pattern(word);
-            Box::new(
-                full_name()
-                    .ilike(pattern.clone())
-                    .or(users::email.ilike(pattern)),
-            ) as Filter
-        })
-        .reduce(|a, b| Box::new(a.and(b)))
+/// How many match, counted up to `COUNT_CAP + 1` and no further.
+fn count_statement(
+    explain: &str,
+    org: OrganisationId,
+    query: &str,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let limit = COUNT_CAP + 1;
+    if query.split_whitespace().next().is_none() {
+        // Everyone: the membership index alone.
+        return diesel::sql_query(format!(
+            "{explain}SELECT count(*) AS n FROM (SELECT 1 FROM organisation_members
+             WHERE organisation_id = $1 LIMIT {limit}) AS capped"
+        ))
+        .into_boxed()
+        .bind::<SqlUuid, _>(org.0);
+    }
+    let Matching { sql, binds } = matching(query);
+    let mut statement = diesel::sql_query(format!(
+        "{explain}SELECT count(*) AS n FROM (SELECT 1 FROM users WHERE {sql} LIMIT {limit}) AS capped"
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(org.0);
+    for bind in binds {
+        statement = statement.bind::<Text, _>(bind);
+    }
+    statement
+}
+
+/// One page of the organisation's people matching `query`, by surname, first name and id
+/// from `start`, and how many match (counted up to a cap). Each page reads one page of an
+/// index, whichever page it is and however many match.
+pub fn search(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+) -> QueryResult<(Paged<User>, Count)> {
+    let page = paging::page(start, |start| {
+        page_statement("", org, query, start).load::<paging::Person>(conn)
+    })?;
+    let ids: Vec<uuid::Uuid> = page.rows.iter().map(|p| p.id).collect();
+    let found: Vec<User> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select(User::as_select())
+        .load(conn)?;
+    let counted: Counted = count_statement("", org, query).get_result(conn)?;
+    Ok((
+        paging::in_order(page, found, |u| u.id.0),
+        Count::capped(counted.n),
+    ))
+}
+
+/// The plans PostgreSQL runs for a page and for its count (`EXPLAIN (ANALYZE, FORMAT JSON)`),
+/// for the tests that check every kind of search reads an index, never the whole table.
+pub fn explain_search(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+) -> QueryResult<(String, String)> {
+    #[derive(QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        plan: String,
+    }
+    const EXPLAIN: &str = "EXPLAIN (ANALYZE, FORMAT JSON) ";
+    let page: Plan = page_statement(EXPLAIN, org, query, start).get_result(conn)?;
+    let count: Plan = count_statement(EXPLAIN, org, query).get_result(conn)?;
+    Ok((page.plan, count.plan))
 }
 
 type Members =
@@ -56,28 +174,6 @@ fn members(org: OrganisationId) -> Members {
         ))
         .select(User::as_select())
         .into_boxed()
-}
-
-/// One page of the organisation's people matching `query`, by surname, and how many match.
-pub fn search(
-    conn: &mut PgConnection,
-    org: OrganisationId,
-    query: &str,
-    page: i64,
-) -> QueryResult<(Vec<User>, i64)> {
-    let mut rows = members(org);
-    let mut count = members(org);
-    if let (Some(a), Some(b)) = (matches(query), matches(query)) {
-        rows = rows.filter(a);
-        count = count.filter(b);
-    }
-    let total: i64 = count.count().get_result(conn)?;
-    let people = rows
-        .order((users::surname, users::first_name, users::id))
-        .limit(PAGE_SIZE)
-        .offset((page.max(1) - 1) * PAGE_SIZE)
-        .load(conn)?;
-    Ok((people, total))
 }
 
 /// A person of this organisation (anyone else is not found).
