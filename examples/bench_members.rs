@@ -22,7 +22,7 @@ const PASSWORD: &str = "a long benchmark passphrase";
 fn next_link(body: &str, list: &str) -> Option<String> {
     let end = body.find("\" rel=\"next\"")?;
     let start = body[..end].rfind("href=\"")? + "href=\"".len();
-    let link = body[start..end].replace("&amp;", "&");
+    let link = body[start..end].replace("&amp;", "&").replace("&#38;", "&");
     link.contains(list).then_some(link)
 }
 

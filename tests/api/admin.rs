@@ -315,7 +315,7 @@ async fn search_finds_people_by_first_name_surname_full_name_and_email_a_page_at
 fn next_page_link(body: &str) -> String {
     let end = body.find("\" rel=\"next\"").expect("a Next link");
     let start = body[..end].rfind("href=\"").unwrap() + "href=\"".len();
-    body[start..end].replace("&amp;", "&")
+    body[start..end].replace("&amp;", "&").replace("&#38;", "&")
 }
 
 #[actix_web::test]
