@@ -6,7 +6,8 @@
 //! being sent, so a worker that dies mid-batch (kill -9, a lost machine) holds its mail for
 //! less than `LEASE`: its successor, or another server's worker, then sends it. A live worker
 //! keeps its batch however slow the SMTP server is. A batch goes out over a few pooled SMTP
-//! connections at once, and what was sent is marked in one statement. Never logged:
+//! connections at once (each recipient's mail in order), and what was sent is marked in one
+//! statement. Never logged:
 //! recipients, subjects, bodies.
 
 use crate::domain::Channel;
@@ -128,16 +129,34 @@ impl Worker {
         .await??;
         let count = due.len();
         let _lease = Renewal::start(self.pool.clone(), due.iter().map(|m| m.id).collect());
-        let outcomes: Vec<(OutboxMessage, anyhow::Result<()>)> = stream::iter(due)
-            .map(|message| async move {
-                let outcome = self.deliver(&message).await;
-                (message, outcome)
+        // One recipient's messages go one after another, in the order they were written (a
+        // "you can now use" never arrives after the "you have been removed" that followed it);
+        // different recipients' go at once.
+        let mut by_recipient: Vec<Vec<OutboxMessage>> = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = Default::default();
+        for message in due {
+            match seen.get(&message.recipient) {
+                Some(&i) => by_recipient[i].push(message),
+                None => {
+                    seen.insert(message.recipient.clone(), by_recipient.len());
+                    by_recipient.push(vec![message]);
+                }
+            }
+        }
+        let outcomes: Vec<Vec<(OutboxMessage, anyhow::Result<()>)>> = stream::iter(by_recipient)
+            .map(|messages| async move {
+                let mut outcomes = Vec::with_capacity(messages.len());
+                for message in messages {
+                    let outcome = self.deliver(&message).await;
+                    outcomes.push((message, outcome));
+                }
+                outcomes
             })
             .buffer_unordered(SENDING_AT_ONCE)
             .collect()
             .await;
         let mut sent = Vec::with_capacity(count);
-        for (message, outcome) in outcomes {
+        for (message, outcome) in outcomes.into_iter().flatten() {
             match outcome {
                 Ok(()) => sent.push(message.id),
                 Err(e) => self.record(&message, Err(e)).await?,
