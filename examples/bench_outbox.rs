@@ -125,6 +125,8 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // lettre's pool and the worker's transport start tasks of their own when made.
+    let _inside = runtime.enter();
     let mut raw = Vec::new();
     let mut worker = Vec::new();
     for round in 1..=rounds {
