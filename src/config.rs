@@ -21,6 +21,8 @@ pub struct Settings {
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
     pub mail: MailTuning,
+    /// How many sign-ins (and other requests that hash a password) run or wait at once.
+    pub hashing: HashingTuning,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpRange>,
     /// Whether /dev/mailbox exists (never with an SMTP server).
@@ -156,6 +158,31 @@ impl std::str::FromStr for LogFormat {
     }
 }
 
+/// Admission to password hashing (`auth::hash_gate`). Not environment settings: sized to the
+/// machine, and tests shrink them.
+#[derive(Clone, Debug)]
+pub struct HashingTuning {
+    /// Requests that may run their hashing transaction at once: two per CPU, so that one
+    /// request's queries overlap another's hash and the hashing threads never idle.
+    pub admitted: usize,
+    /// Requests that may wait for a turn; past that they are told to try again in a moment.
+    pub waiting: usize,
+    /// The longest a request waits in line.
+    pub wait_at_most: Duration,
+}
+
+impl Default for HashingTuning {
+    fn default() -> Self {
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            admitted: cpus * 2,
+            // At about 25 ms a hash per CPU, a full line is about 1.6 seconds' work.
+            waiting: cpus * 32,
+            wait_at_most: Duration::from_secs(5),
+        }
+    }
+}
+
 /// How often the outbox worker looks for mail and how quickly it backs off. Not environment
 /// settings: tests shorten them.
 #[derive(Clone, Debug)]
@@ -201,6 +228,7 @@ impl Settings {
             smtp_url,
             mail_from: var("MAIL_FROM").unwrap_or_else(|| "Staffroom <no-reply@localhost>".into()),
             mail: MailTuning::default(),
+            hashing: HashingTuning::default(),
             trusted_proxies,
             dev_mailbox,
             log_format: var("STAFFROOM_LOG_FORMAT").map_or(Ok(LogFormat::Text), |v| v.parse())?,

@@ -24,6 +24,9 @@ pub enum AppError {
     /// Two changes to the same thing at the same moment; the other one won.
     #[error("conflict")]
     Conflict(#[source] anyhow::Error),
+    /// More sign-ins at once than the machine can hash and its line can hold.
+    #[error("too busy")]
+    Busy,
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error(transparent)]

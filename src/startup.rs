@@ -11,6 +11,7 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use crate::auth::hash_gate::HashGate;
 use crate::config::Settings;
 use crate::db::models::sessions;
 use crate::db::session_store::PgSessionStore;
@@ -29,6 +30,7 @@ pub struct Application {
     /// Tells the background tasks to stop.
     stop: Trigger,
     shutdown_timeout: std::time::Duration,
+    hashing: std::sync::Arc<HashGate>,
 }
 
 impl Application {
@@ -42,6 +44,7 @@ impl Application {
         let key = Key::from(&settings.session_key()?);
         let worker = Worker::new(pool.clone(), &settings)?;
         let pool_for_housekeeping = pool.clone();
+        let hashing = std::sync::Arc::new(HashGate::new(settings.hashing.clone()));
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             settings: settings.clone(),
@@ -50,6 +53,7 @@ impl Application {
             content_security_policy: crate::web::security_headers::content_security_policy(
                 &settings.oidc,
             ),
+            hashing: hashing.clone(),
         });
         let secure = settings.is_https();
         // One store, so that the workers share its frames.
@@ -104,7 +108,13 @@ impl Application {
             background: vec![("mail worker", worker), ("housekeeping", housekeeping)],
             stop: trigger,
             shutdown_timeout: settings.shutdown_timeout,
+            hashing,
         })
+    }
+
+    /// The admission to password hashing that every worker of this server shares.
+    pub fn hash_gate(&self) -> std::sync::Arc<HashGate> {
+        self.hashing.clone()
     }
 
     pub fn port(&self) -> u16 {

@@ -1,4 +1,4 @@
-//! What every request may use: the pool and the settings. A low module, so that every layer
+//! What every request may use: the pool, the settings and the admission to hashing. A low module, so that every layer
 //! can take it without importing the web layer or start-up.
 
 use crate::config::Settings;
@@ -13,6 +13,8 @@ pub struct AppState {
     pub oidc: std::sync::Arc<crate::auth::oidc::Providers>,
     /// Content-Security-Policy, with the providers' origins as forms' destinations.
     pub content_security_policy: actix_web::http::header::HeaderValue,
+    /// Admission to password hashing, shared by the server's workers.
+    pub hashing: std::sync::Arc<crate::auth::hash_gate::HashGate>,
 }
 
 impl AppState {

@@ -2,6 +2,7 @@
 //! and throttling. The extractors handlers take are the web layer's (`web::context`, `web::guards`).
 
 pub mod csrf;
+pub mod hash_gate;
 pub mod oidc;
 pub mod password;
 pub mod permissions;

@@ -1,10 +1,13 @@
-//! argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane). Both functions block for
-//! tens of milliseconds: the services call them on the blocking pool, never on the executor.
-//! At most one hash per CPU runs at once, process-wide (`Bound`): a flood of sign-ins or
-//! sign-ups waits its turn instead of holding 19 MiB per request on every blocking thread.
+//! argon2id with OWASP's parameters (19 MiB, 2 iterations, 1 lane). Every hash and check runs
+//! on a few threads of its own (`Hashers`, one per CPU), never on the executor and never on
+//! the blocking pool that runs queries: at most one hash per CPU runs at once, process-wide,
+//! so memory is bounded by CPUs × 19 MiB whatever the burst, and pages keep their threads.
+//! The callers (services on the blocking pool) wait for the answer; how many may wait is
+//! bounded above them, in the web layer's admission (`auth::hash_gate`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::mpsc;
+use std::sync::{Mutex, OnceLock};
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -19,74 +22,117 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// A counting semaphore for blocking threads (the hashes run on the blocking pool, where an
-/// async semaphore cannot be awaited), with the gauges the tests read.
-struct Bound {
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads, with the gauges the tests and benchmarks read.
+struct Hashers {
     limit: usize,
-    running: Mutex<usize>,
-    freed: Condvar,
+    jobs: Mutex<mpsc::Sender<Job>>,
+    running: AtomicUsize,
     /// The most that ever ran at once.
     peak: AtomicUsize,
 }
 
-/// Holds one of the bound's places while a hash runs.
-struct Place(&'static Bound);
-
-impl Bound {
-    fn global() -> &'static Bound {
-        static BOUND: OnceLock<Bound> = OnceLock::new();
-        BOUND.get_or_init(|| Bound {
-            limit: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            running: Mutex::new(0),
-            freed: Condvar::new(),
-            peak: AtomicUsize::new(0),
+impl Hashers {
+    fn global() -> &'static Hashers {
+        static HASHERS: OnceLock<Hashers> = OnceLock::new();
+        HASHERS.get_or_init(|| {
+            let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+            release_large_buffers();
+            let (jobs, queue) = mpsc::channel::<Job>();
+            let queue = std::sync::Arc::new(Mutex::new(queue));
+            for n in 0..limit {
+                let queue = queue.clone();
+                std::thread::Builder::new()
+                    .name(format!("argon2-{n}"))
+                    .spawn(move || loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    })
+                    .expect("a hashing thread starts");
+            }
+            Hashers {
+                limit,
+                jobs: Mutex::new(jobs),
+                running: AtomicUsize::new(0),
+                peak: AtomicUsize::new(0),
+            }
         })
     }
 
-    fn enter(&'static self) -> Place {
-        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= self.limit {
-            running = self.freed.wait(running).unwrap_or_else(|e| e.into_inner());
-        }
-        *running += 1;
-        self.peak.fetch_max(*running, Ordering::SeqCst);
-        Place(self)
+    /// Runs `work` on a hashing thread and waits for its answer.
+    fn run<T: Send + 'static>(&'static self, work: impl FnOnce() -> T + Send + 'static) -> T {
+        let (answer, answered) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move || {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            let result = work();
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            let _ = answer.send(result);
+        });
+        self.jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .expect("the hashing threads run for the life of the process");
+        answered
+            .recv()
+            .expect("a hashing thread answers every job it takes")
     }
 }
 
-impl Drop for Place {
-    fn drop(&mut self) {
-        let mut running = self.0.running.lock().unwrap_or_else(|e| e.into_inner());
-        *running -= 1;
-        self.0.freed.notify_one();
+/// glibc keeps a freed block of a thread's arena for reuse, and after the first large free it
+/// raises its threshold so later 19 MiB buffers come from the arenas too: each thread that ever
+/// hashed would keep one. A fixed threshold sends every large buffer to mmap and back at free,
+/// so the resident memory of hashing is what runs now, not what ever ran.
+fn release_large_buffers() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning; it is safe to call at any time.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
     }
 }
 
 /// How many hashes may run at once, and the most that ever did (for tests and operators).
 pub fn hashing_bound() -> (usize, usize) {
-    let bound = Bound::global();
-    (bound.limit, bound.peak.load(Ordering::SeqCst))
+    let hashers = Hashers::global();
+    (hashers.limit, hashers.peak.load(Ordering::SeqCst))
+}
+
+/// How many hashes are running at this moment.
+pub fn hashing_now() -> usize {
+    Hashers::global().running.load(Ordering::SeqCst)
 }
 
 pub fn hash_blocking(password: &Password) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    let _place = Bound::global().enter();
-    argon2()
-        .hash_password(password.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    let secret = SecretString::from(password.expose().to_string());
+    Hashers::global().run(move || {
+        argon2()
+            .hash_password(secret.expose_secret().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+    })
 }
 
 /// Checks a typed password against a stored hash. With no stored hash (unknown account, or no
 /// password chosen yet) a fixed hash is checked instead, so that both take the same time.
 pub fn verify_blocking(candidate: &SecretString, stored: Option<&str>) -> anyhow::Result<bool> {
-    let parsed = PasswordHash::new(stored.unwrap_or(DUMMY_HASH))
-        .map_err(|e| anyhow::anyhow!("bad hash: {e}"))?;
-    let _place = Bound::global().enter();
-    let matches = argon2()
-        .verify_password(candidate.expose_secret().as_bytes(), &parsed)
-        .is_ok();
-    Ok(matches && stored.is_some())
+    let known = stored.is_some();
+    let stored = stored.unwrap_or(DUMMY_HASH).to_string();
+    PasswordHash::new(&stored).map_err(|e| anyhow::anyhow!("bad hash: {e}"))?;
+    let candidate = candidate.clone();
+    let matches = Hashers::global().run(move || {
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            argon2()
+                .verify_password(candidate.expose_secret().as_bytes(), &parsed)
+                .is_ok()
+        })
+    });
+    Ok(matches && known)
 }
 
 /// argon2id of a random string nobody knows, with the same parameters as real hashes.

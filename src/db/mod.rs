@@ -9,6 +9,7 @@
 pub mod embedded;
 pub mod migrations;
 pub mod models;
+pub mod paging;
 pub mod request;
 pub mod schema;
 pub mod session_store;

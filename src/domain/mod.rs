@@ -14,6 +14,7 @@ pub mod name;
 pub mod next_path;
 pub mod nhs_number;
 pub mod ods_code;
+pub mod paging;
 pub mod password;
 pub mod text;
 pub mod token;

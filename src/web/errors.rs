@@ -38,7 +38,7 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,6 +76,22 @@ impl ResponseError for AppError {
                     "Someone else changed this at the same moment",
                     "Go back, reload the page to see the change, and try again.".to_string(),
                 )
+            }
+            AppError::Busy => {
+                tracing::warn!("too many sign-ins at once: one was asked to try again");
+                let page = ErrorPage {
+                    layout: Layout::bare(),
+                    heading: "Sorry, Staffroom is too busy".into(),
+                    message: "Too many people are signing in at this moment. Try again in a moment.".into(),
+                };
+                let body = page.render().unwrap_or_default();
+                return HttpResponse::ServiceUnavailable()
+                    .insert_header((
+                        header::RETRY_AFTER,
+                        crate::auth::hash_gate::RETRY_AFTER.as_secs().to_string(),
+                    ))
+                    .content_type("text/html; charset=utf-8")
+                    .body(body);
             }
             AppError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "database unavailable");

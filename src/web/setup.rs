@@ -131,6 +131,7 @@ pub async fn set_up(
     let Some(first_run) = form.parse(&mut errors) else {
         return render(&visitor, token, form, errors).await;
     };
+    let _turn = visitor.state.hashing.admit().await?;
     let link = visitor
         .change(move |conn, actor| setup::set_up(conn, actor, &token, &first_run))
         .await?;

@@ -129,6 +129,7 @@ pub fn test_settings(database_url: &str, smtp_port: u16) -> Settings {
             retry_max: Duration::from_secs(2),
             max_attempts: 50,
         },
+        hashing: Default::default(),
         trusted_proxies: Vec::new(),
         dev_mailbox: false,
         log_format: Default::default(),

@@ -750,7 +750,7 @@ async fn a_guest_is_told_a_week_before_their_access_ends_and_it_ends_on_the_day(
     let org = app.nhs_org();
     let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
-    let (carer, until) = carer_joins_as_a_guest_for_five_days(&app, &amy, &ws).await;
+    let (_carer, until) = carer_joins_as_a_guest_for_five_days(&app, &amy, &ws).await;
 
     let round = staffroom::housekeeping::run_once(&mut app.conn(), &app.base_url).unwrap();
     assert_eq!(round.guests_warned, 1);

@@ -18,6 +18,7 @@ mod mail;
 mod organisation_settings;
 mod password_change;
 mod request_path;
+mod scale;
 mod scale_out;
 mod schema;
 mod security;

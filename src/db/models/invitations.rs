@@ -7,7 +7,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use crate::db::models::outbox::OutboxMessage;
+use crate::db::paging;
 use crate::db::schema::{invitation_links, invitations, outbox, users, workspaces};
+use crate::domain::paging::{Count, PageStart, Paged, SentKey, COUNT_CAP};
 use crate::domain::{InvitationId, Invitee, UserId, WorkspaceId, WorkspaceRole};
 
 /// An invitation lives this long from when it was last sent.
@@ -382,33 +384,91 @@ pub struct Listed {
     pub delivery: Option<OutboxMessage>,
 }
 
-/// The workspace's invitations, newest first, with the inviter's name and delivery status.
-pub fn list_for_workspace(
+/// An invitation's place in the newest-first list.
+#[derive(QueryableByName)]
+struct Sent {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    sent_at: DateTime<Utc>,
+}
+
+impl paging::Keyed<SentKey> for Sent {
+    fn key(&self) -> SentKey {
+        SentKey {
+            sent_at: self.sent_at,
+            id: self.id,
+        }
+    }
+
+    fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+}
+
+/// One page of the workspace's invitations, newest first, with the inviter's name and
+/// delivery status: read from `invitations_workspace_page_idx` in its order.
+pub fn page_for_workspace(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
-    limit: i64,
-) -> QueryResult<Vec<Listed>> {
+    start: &PageStart<SentKey>,
+) -> QueryResult<Paged<Listed, SentKey>> {
+    let page = paging::page(start, |start| {
+        // Next goes to older invitations; Previous to newer, read the other way.
+        let (from, direction) = match start {
+            PageStart::First => ("", "DESC"),
+            PageStart::After(_) => (" AND (sent_at, id) < ($2, $3)", "DESC"),
+            PageStart::Before(_) => (" AND (sent_at, id) > ($2, $3)", "ASC"),
+        };
+        let mut statement = diesel::sql_query(format!(
+            "SELECT id, sent_at FROM invitations WHERE workspace_id = $1{from}
+             ORDER BY sent_at {direction}, id {direction} LIMIT {}",
+            paging::LIMIT
+        ))
+        .into_boxed()
+        .bind::<diesel::sql_types::Uuid, _>(workspace.0);
+        if let PageStart::After(key) | PageStart::Before(key) = start {
+            statement = statement
+                .bind::<diesel::sql_types::Timestamptz, _>(key.sent_at)
+                .bind::<diesel::sql_types::Uuid, _>(key.id);
+        }
+        statement.load::<Sent>(conn)
+    })?;
+    let ids: Vec<uuid::Uuid> = page.rows.iter().map(|s| s.id).collect();
     let rows: Vec<(Invitation, Option<(String, String)>, Option<OutboxMessage>)> =
         invitations::table
             .left_join(users::table.on(users::id.nullable().eq(invitations::invited_by)))
             .left_join(outbox::table)
             .filter(invitations::workspace_id.eq(workspace))
-            .order(invitations::sent_at.desc())
-            .limit(limit)
+            .filter(invitations::id.eq_any(&ids))
             .select((
                 Invitation::as_select(),
                 (users::first_name, users::surname).nullable(),
                 Option::<OutboxMessage>::as_select(),
             ))
             .load(conn)?;
-    Ok(rows
+    let listed = rows
         .into_iter()
         .map(|(invitation, inviter, delivery)| Listed {
             invitation,
             inviter: inviter.map(|(first, last)| format!("{first} {last}")),
             delivery,
         })
-        .collect())
+        .collect();
+    Ok(paging::in_order(page, listed, |l: &Listed| {
+        l.invitation.id.0
+    }))
+}
+
+/// How many invitations the workspace has sent, counted up to the cap.
+pub fn count_capped(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<Count> {
+    let counted = invitations::table
+        .filter(invitations::workspace_id.eq(workspace))
+        .select(invitations::id)
+        .limit(COUNT_CAP + 1)
+        .load::<InvitationId>(conn)?
+        .len() as i64;
+    Ok(Count::capped(counted))
 }
 
 /// Open, unexpired invitations to this email in live workspaces, with the workspace's name and

@@ -1,47 +1,301 @@
-//! An organisation's people as its administrators see them: the searchable, paged directory,
+//! An organisation's people as its administrators see them: the searchable directory, paged by
+//! key (surname, first name, id) and counted up to a cap,
 //! likely duplicates, account status changes and merging two accounts into one.
 
-use diesel::dsl::sql;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Bool, Text, Uuid as SqlUuid};
+use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
+use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
 
 use crate::db::models::users::User;
+use crate::db::paging;
 use crate::db::schema::{organisation_members, users};
+use crate::domain::paging::{Count, PageStart, Paged, COUNT_CAP};
 use crate::domain::{OrganisationId, UserId};
-
-pub const PAGE_SIZE: i64 = 25;
 
 /// `%term%` for ILIKE, with the pattern characters in the term taken literally.
 pub fn contains_pattern(term: &str) -> String {
-    let escaped = term
-        .replace('\\', "\\\\")
+    format!("%{}%", escape_like(term))
+}
+
+/// The term with LIKE's pattern characters taken literally.
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
         .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
+        .replace('_', "\\_")
+}
+
+/// The SQL that picks, among users, those matching `query` (every word must match), and its
+/// binds from `$2` (`$1` is the organisation). A word of one or two characters matches the
+/// start of a first name, a surname or an email's local part (prefix B-tree indexes: trigrams
+/// need three characters); a longer word matches anywhere in the full name or the email
+/// (trigram indexes).
+struct Matching {
+    sql: String,
+    binds: Vec<String>,
+}
+
+/// The organisation's people among users.
+const IN_ORGANISATION: &str = "EXISTS (SELECT 1 FROM organisation_members m
+     WHERE m.organisation_id = $1 AND m.user_id = users.id)";
+
+fn matching(query: &str) -> Matching {
+    let mut words = Vec::new();
+    let mut binds = Vec::new();
+    for word in query.split_whitespace() {
+        let n = binds.len() + 2;
+        if word.chars().count() <= 2 {
+            words.push(format!(
+                "(lower(users.first_name) LIKE lower(${n})
+                  OR lower(users.surname) LIKE lower(${n})
+                  OR split_part(users.email, '@', 1) LIKE lower(${n}))"
+            ));
+            binds.push(format!("{}%", escape_like(word)));
+        } else {
+            words.push(format!(
+                "({FULL_NAME} ILIKE ${n} OR users.email ILIKE ${n})"
+            ));
+            binds.push(contains_pattern(word));
+        }
+    }
+    Matching {
+        sql: if words.is_empty() {
+            "TRUE".into()
+        } else {
+            words.join(" AND ")
+        },
+        binds,
+    }
 }
 
 /// The same expression as the `users_full_name_trgm` index, so the planner uses the index.
-fn full_name() -> diesel::expression::SqlLiteral<Text> {
-    sql::<Text>("(users.first_name || ' ' || users.surname)")
+const FULL_NAME: &str = "(users.first_name || ' ' || users.surname)";
+
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
-type Filter = Box<dyn BoxableExpression<users::table, Pg, SqlType = Bool>>;
+/// A row of a walk along the name index: whether it matched, and how far along the walk it
+/// came.
+#[derive(QueryableByName)]
+struct Walked {
+    #[diesel(sql_type = SqlUuid)]
+    id: uuid::Uuid,
+    #[diesel(sql_type = Text)]
+    surname: String,
+    #[diesel(sql_type = Text)]
+    first_name: String,
+    #[diesel(sql_type = Bool)]
+    hit: bool,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
 
-/// Every word of the search must appear in the full name or in the email address: "amy",
-/// "okonkwo", "amy okonkwo" and "amy@nhs" all find Amy Okonkwo.
-fn matches(query: &str) -> Option<Filter> {
-    query
-        .split_whitespace()
-        .map(|word| {
-            let pattern = contains_pattern(word);
-            Box::new(
-                full_name()
-                    .ilike(pattern.clone())
-                    .or(users::email.ilike(pattern)),
-            ) as Filter
-        })
-        .reduce(|a, b| Box::new(a.and(b)))
+/// How far a walk along the name index goes looking for a page of matches. Matches that are
+/// many but all far along the order (a common fragment of surnames that sort late) would
+/// otherwise have the walk read most of the table.
+const WINDOW: i64 = 20_000;
+
+/// How a page of a search is read. Decided by the capped count, which is read first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// No search: the name index in order, a page of it.
+    Everyone,
+    /// At most `COUNT_CAP` match: all of them (trigram or prefix indexes), sorted.
+    Few,
+    /// More: the name index in order, filtered, at most `WINDOW` rows of it; if the window
+    /// holds too few, as `Few` from the key on.
+    Many,
+}
+
+/// A statement, built with or without an `EXPLAIN` prefix.
+fn statement(
+    explain: &str,
+    sql: String,
+    org: OrganisationId,
+    binds: &[String],
+    start: &PageStart,
+) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+    let mut statement = diesel::sql_query(format!("{explain}{sql}"))
+        .into_boxed()
+        .bind::<SqlUuid, _>(org.0);
+    for bind in binds {
+        statement = statement.bind::<Text, _>(bind.clone());
+    }
+    paging::bind_key(statement, start)
+}
+
+/// Everyone from `start`, a page of the name index.
+fn everyone_sql(start: &PageStart) -> String {
+    let (from, order) = paging::keyset(start, "users", 2);
+    format!(
+        "SELECT users.id, users.surname, users.first_name FROM users
+         WHERE {IN_ORGANISATION}{from} ORDER BY {order} LIMIT {}",
+        paging::LIMIT
+    )
+}
+
+/// Every match from `start`, found first and sorted after (a hard fence: the planner cannot
+/// turn it into a walk along the name index).
+fn matches_sql(matching: &Matching, start: &PageStart) -> String {
+    let (from, _) = paging::keyset(start, "users", matching.binds.len() + 2);
+    let (_, order) = paging::keyset(start, "matched", 0);
+    // Membership checked row by row (OFFSET 0 keeps the EXISTS a subplan): a few index
+    // lookups per match, never a hash of the whole organisation's membership.
+    format!(
+        "WITH matched AS MATERIALIZED (
+           SELECT users.id, users.surname, users.first_name FROM users
+           WHERE {} AND EXISTS (SELECT 1 FROM organisation_members m
+                                WHERE m.organisation_id = $1 AND m.user_id = users.id
+                                OFFSET 0){from})
+         SELECT id, surname, first_name FROM matched ORDER BY {order} LIMIT {}",
+        matching.sql,
+        paging::LIMIT
+    )
+}
+
+/// Up to `WINDOW` of the organisation's people from `start` along the name index, the matches
+/// among them, and the window's last row (so the caller knows whether the window ran out).
+fn walk_sql(matching: &Matching, start: &PageStart) -> String {
+    let (from, order) = paging::keyset(start, "users", matching.binds.len() + 2);
+    let (_, walked_order) = paging::keyset(start, "walked", 0);
+    format!(
+        "SELECT id, surname, first_name, hit, n FROM (
+           SELECT users.id, users.surname, users.first_name, ({}) AS hit,
+                  row_number() OVER (ORDER BY {order}) AS n
+           FROM users WHERE {IN_ORGANISATION}{from} ORDER BY {order} LIMIT {WINDOW}) AS walked
+         WHERE hit OR n = {WINDOW} ORDER BY {walked_order} LIMIT {}",
+        matching.sql,
+        paging::LIMIT + 1
+    )
+}
+
+/// How many match, counted up to `COUNT_CAP + 1` and no further.
+fn count_sql(matching: &Matching) -> String {
+    let limit = COUNT_CAP + 1;
+    if matching.binds.is_empty() {
+        // Everyone: the membership index alone.
+        return format!(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM organisation_members
+             WHERE organisation_id = $1 LIMIT {limit}) AS capped"
+        );
+    }
+    format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM users WHERE {IN_ORGANISATION} AND {}
+         LIMIT {limit}) AS capped",
+        matching.sql
+    )
+}
+
+const EXPLAIN: &str = "EXPLAIN (ANALYZE, FORMAT JSON) ";
+
+#[derive(QueryableByName)]
+struct Plan {
+    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+type Trace<'a> = Option<&'a mut Vec<(&'static str, String)>>;
+
+/// Runs a statement; with a trace, runs it under EXPLAIN ANALYZE first and keeps the plan.
+fn run<T: diesel::deserialize::QueryableByName<Pg> + 'static>(
+    conn: &mut PgConnection,
+    trace: &mut Trace,
+    label: &'static str,
+    build: impl Fn(&str) -> BoxedSqlQuery<'static, Pg, SqlQuery>,
+) -> QueryResult<Vec<T>> {
+    if let Some(trace) = trace {
+        let plan: Plan = build(EXPLAIN).get_result(conn)?;
+        trace.push((label, plan.plan));
+    }
+    build("").load(conn)
+}
+
+/// One page of the organisation's people matching `query`, by surname, first name and id
+/// from `start`, and how many match (counted up to a cap). However many match and whichever
+/// page it is, a page reads at most a window of the name index or the matches of a search
+/// that has few, never the whole table.
+pub fn search(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+) -> QueryResult<(Paged<User>, Count)> {
+    search_traced(conn, org, query, start, None)
+}
+
+fn search_traced(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+    mut trace: Trace,
+) -> QueryResult<(Paged<User>, Count)> {
+    let m = matching(query);
+    let counted: Vec<Counted> = run(conn, &mut trace, "count", |explain| {
+        statement(explain, count_sql(&m), org, &m.binds, &PageStart::First)
+    })?;
+    let count = Count::capped(counted.first().map_or(0, |c| c.n));
+    let reading = match count {
+        _ if m.binds.is_empty() => Reading::Everyone,
+        Count::Exactly(_) => Reading::Few,
+        Count::MoreThan(_) => Reading::Many,
+    };
+    let page = paging::page(start, |start| {
+        let matches = |conn: &mut PgConnection, trace: &mut Trace| {
+            run::<paging::Person>(conn, trace, "matches", |explain| {
+                statement(explain, matches_sql(&m, start), org, &m.binds, start)
+            })
+        };
+        match reading {
+            Reading::Everyone => run(conn, &mut trace, "name index", |explain| {
+                statement(explain, everyone_sql(start), org, &[], start)
+            }),
+            Reading::Few => matches(conn, &mut trace),
+            Reading::Many => {
+                let walked: Vec<Walked> = run(conn, &mut trace, "walk", |explain| {
+                    statement(explain, walk_sql(&m, start), org, &m.binds, start)
+                })?;
+                let ran_out = walked.iter().any(|w| w.n == WINDOW);
+                let hits: Vec<paging::Person> = walked
+                    .into_iter()
+                    .filter(|w| w.hit)
+                    .map(|w| paging::Person {
+                        id: w.id,
+                        surname: w.surname,
+                        first_name: w.first_name,
+                    })
+                    .collect();
+                if hits.len() as i64 > paging::PAGE_SIZE || !ran_out {
+                    Ok(hits)
+                } else {
+                    matches(conn, &mut trace)
+                }
+            }
+        }
+    })?;
+    let ids: Vec<uuid::Uuid> = page.rows.iter().map(|p| p.id).collect();
+    let found: Vec<User> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select(User::as_select())
+        .load(conn)?;
+    Ok((paging::in_order(page, found, |u| u.id.0), count))
+}
+
+/// Each statement a search runs, with its plan as PostgreSQL ran it (`EXPLAIN (ANALYZE,
+/// FORMAT JSON)`): for the tests that check every kind of search reads indexes, never the
+/// whole table.
+pub fn explain_search(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    query: &str,
+    start: &PageStart,
+) -> QueryResult<Vec<(&'static str, String)>> {
+    let mut trace = Vec::new();
+    search_traced(conn, org, query, start, Some(&mut trace))?;
+    Ok(trace)
 }
 
 type Members =
@@ -56,28 +310,6 @@ fn members(org: OrganisationId) -> Members {
         ))
         .select(User::as_select())
         .into_boxed()
-}
-
-/// One page of the organisation's people matching `query`, by surname, and how many match.
-pub fn search(
-    conn: &mut PgConnection,
-    org: OrganisationId,
-    query: &str,
-    page: i64,
-) -> QueryResult<(Vec<User>, i64)> {
-    let mut rows = members(org);
-    let mut count = members(org);
-    if let (Some(a), Some(b)) = (matches(query), matches(query)) {
-        rows = rows.filter(a);
-        count = count.filter(b);
-    }
-    let total: i64 = count.count().get_result(conn)?;
-    let people = rows
-        .order((users::surname, users::first_name, users::id))
-        .limit(PAGE_SIZE)
-        .offset((page.max(1) - 1) * PAGE_SIZE)
-        .load(conn)?;
-    Ok((people, total))
 }
 
 /// A person of this organisation (anyone else is not found).

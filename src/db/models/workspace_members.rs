@@ -8,7 +8,9 @@ use diesel::prelude::*;
 
 use crate::db::models::users::User;
 use crate::db::models::workspaces::Workspace;
+use crate::db::paging;
 use crate::db::schema::{users, workspace_members, workspaces};
+use crate::domain::paging::{Count, PageStart, Paged, COUNT_CAP};
 use crate::domain::{UserId, WorkspaceId};
 
 #[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
@@ -403,4 +405,69 @@ pub fn change_guest_end(
     ))
     .execute(conn)?;
     Ok(changed == 1)
+}
+
+/// One page of the workspace's members with `status`, with their accounts, by surname, first
+/// name and id from `start`: read in the order of `users_by_name_idx`, a page at a time.
+pub fn page_with_users(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    status: MembershipStatus,
+    start: &PageStart,
+) -> QueryResult<Paged<(Membership, User)>> {
+    let page = paging::page(start, |start| {
+        let (from, order) = paging::keyset(start, "u", 3);
+        let statement = diesel::sql_query(format!(
+            "SELECT u.id, u.surname, u.first_name
+             FROM workspace_members m JOIN users u ON u.id = m.user_id
+             WHERE m.workspace_id = $1 AND m.status = $2{from}
+             ORDER BY {order} LIMIT {}",
+            paging::LIMIT
+        ))
+        .into_boxed()
+        .bind::<diesel::sql_types::Uuid, _>(workspace.0)
+        .bind::<diesel::sql_types::Text, _>(status);
+        paging::bind_key(statement, start).load::<paging::Person>(conn)
+    })?;
+    let ids: Vec<uuid::Uuid> = page.rows.iter().map(|p| p.id).collect();
+    let loaded = workspace_members::table
+        .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .filter(workspace_members::user_id.eq_any(&ids))
+        .select((Membership::as_select(), User::as_select()))
+        .load(conn)?;
+    Ok(paging::in_order(page, loaded, |(m, _)| m.user_id.0))
+}
+
+/// How many of the workspace's members have `status`, counted up to the cap
+/// (`workspace_members_by_status_idx` alone).
+pub fn count_capped(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    status: MembershipStatus,
+) -> QueryResult<Count> {
+    let counted: i64 = workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .filter(workspace_members::status.eq(status))
+        .select(workspace_members::user_id)
+        .limit(COUNT_CAP + 1)
+        .load::<UserId>(conn)?
+        .len() as i64;
+    Ok(Count::capped(counted))
+}
+
+/// The workspace's approved admins, counted up to `most`.
+pub fn approved_admins_up_to(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    most: i64,
+) -> QueryResult<i64> {
+    Ok(workspace_members::table
+        .filter(workspace_members::workspace_id.eq(workspace))
+        .filter(workspace_members::status.eq(MembershipStatus::Approved))
+        .filter(workspace_members::role.eq(WorkspaceRole::Admin))
+        .select(workspace_members::user_id)
+        .limit(most)
+        .load::<UserId>(conn)?
+        .len() as i64)
 }

@@ -1,5 +1,6 @@
-//! `GET /organisations/{org_id}/admin/users?q=&page=`: the organisation's people with status,
-//! flags and roles, searched by first name, surname, full name or email, a page at a time;
+//! `GET /organisations/{org_id}/admin/users?q=&after=|before=`: the organisation's people with
+//! status, flags and roles, searched by first name, surname, full name or email, a page at a
+//! time (Next and Previous carry the key of the page's edge, so no page counts the world);
 //! likely duplicates are flagged, and email-less rostered profiles are listed below.
 
 use actix_web::{web, HttpResponse};
@@ -9,10 +10,11 @@ use serde::Deserialize;
 use super::{status_of, AdminNav};
 use crate::auth::permissions;
 use crate::db::models::organisations;
-use crate::db::models::people::{self, PAGE_SIZE};
+use crate::db::models::people;
 use crate::db::models::roles;
 use crate::db::models::roster_profiles::{self, RosterProfile};
 use crate::db::models::users::User;
+use crate::domain::paging::{Count, Key, PageKey, PageStart, Paged};
 use crate::domain::{OrganisationId, Text, TextRules, UserId};
 use crate::error::AppResult;
 use crate::web::context::Signed;
@@ -26,7 +28,8 @@ const SEARCH: TextRules = TextRules::line("The search", 200);
 #[serde(default)]
 pub struct UsersQuery {
     q: String,
-    page: Option<i64>,
+    after: String,
+    before: String,
 }
 
 pub struct PersonRow {
@@ -51,64 +54,66 @@ struct UsersPage {
     q: String,
     rows: Vec<PersonRow>,
     profiles: Vec<RosterProfile>,
-    total: i64,
-    page: i64,
-    pages: i64,
+    /// "30 people", "More than 1,000 people".
+    count: String,
     previous_href: Option<String>,
     next_href: Option<String>,
 }
 
-fn page_href(org: OrganisationId, q: &str, page: i64) -> String {
-    let query =
-        serde_urlencoded::to_string([("q", q), ("page", &page.to_string())]).unwrap_or_default();
+fn page_href(org: OrganisationId, q: &str, edge: &str, key: &PageKey) -> String {
+    let query = serde_urlencoded::to_string([("q", q), (edge, &key.encode())]).unwrap_or_default();
     format!("/organisations/{org}/admin/users?{query}")
 }
 
-/// The nav, one page of people matching `search`, the email-less profiles, and the total;
-/// nobody for a search that was refused (`None`).
+type Found = (AdminNav, Paged<PersonRow>, Vec<RosterProfile>, Count);
+
+/// The nav, one page of people matching `search`, the email-less profiles, and how many
+/// match; nobody for a search that was refused (`None`).
 fn load(
     conn: &mut diesel::PgConnection,
     user: &User,
     org_id: OrganisationId,
     search: Option<&str>,
-    page: i64,
-) -> AppResult<(AdminNav, Vec<PersonRow>, Vec<RosterProfile>, i64)> {
+    start: &PageStart,
+) -> AppResult<Found> {
     let org = permissions::administer_users(conn, user, org_id)?;
     let nav = AdminNav::load(conn, &org, user, "users")?;
     let Some(search) = search else {
-        return Ok((nav, Vec::new(), Vec::new(), 0));
+        let none = Paged {
+            rows: Vec::new(),
+            previous: None,
+            next: None,
+        };
+        return Ok((nav, none, Vec::new(), Count::Exactly(0)));
     };
-    let (found, total) = people::search(conn, org.id, search, page)?;
-    let ids: Vec<UserId> = found.iter().map(|u| u.id).collect();
+    let (found, count) = people::search(conn, org.id, search, start)?;
+    let ids: Vec<UserId> = found.rows.iter().map(|u| u.id).collect();
     let role_names = roles::names_for(conn, org.id, &ids)?;
     let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
     let suspended = organisations::suspended_among(conn, org.id, &ids)?;
-    let rows = found
-        .into_iter()
-        .map(|u| {
-            let (status, status_tag) = status_of(&u, suspended.contains(&u.id));
-            PersonRow {
-                roles: role_names
-                    .iter()
-                    .filter(|(holder, _, _)| *holder == u.id)
-                    .map(|(_, role, scope)| match scope {
-                        Some(ws) => format!("{role} ({ws})"),
-                        None => role.clone(),
-                    })
-                    .collect(),
-                likely_duplicate: duplicates.contains(&u.id),
-                id: u.id,
-                name: u.full_name(),
-                email: u.email,
-                status,
-                status_tag,
-                medical_secretary: u.medical_secretary,
-                imported: u.imported,
-            }
-        })
-        .collect();
+    let rows = found.map(|u| {
+        let (status, status_tag) = status_of(&u, suspended.contains(&u.id));
+        PersonRow {
+            roles: role_names
+                .iter()
+                .filter(|(holder, _, _)| *holder == u.id)
+                .map(|(_, role, scope)| match scope {
+                    Some(ws) => format!("{role} ({ws})"),
+                    None => role.clone(),
+                })
+                .collect(),
+            likely_duplicate: duplicates.contains(&u.id),
+            id: u.id,
+            name: u.full_name(),
+            email: u.email,
+            status,
+            status_tag,
+            medical_secretary: u.medical_secretary,
+            imported: u.imported,
+        }
+    });
     let profiles = roster_profiles::unlinked(conn, org.id, search, 50)?;
-    Ok((nav, rows, profiles, total))
+    Ok((nav, rows, profiles, count))
 }
 
 pub async fn users_page(
@@ -119,31 +124,34 @@ pub async fn users_page(
     let org_id = org_id.into_inner();
     let mut errors = FormErrors::default();
     let search = errors.check("q", Text::parse(&query.q, SEARCH));
-    let page = query.page.unwrap_or(1).clamp(1, 1_000_000);
+    let start = PageStart::from_query(&query.after, &query.before);
     let searched = search.clone();
     let found = signed
         .page(move |conn, frame| {
             let search = searched.as_ref().map(Text::as_str);
-            load(conn, &frame.user, org_id, search, page)
+            load(conn, &frame.user, org_id, search, &start)
         })
         .await?;
-    let (nav, rows, profiles, total) = found.data;
-    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let (nav, page, profiles, count) = found.data;
     let q = search.map_or_else(|| query.into_inner().q, Text::into_string);
     crate::web::render_with(
         errors.status(),
         &UsersPage {
             layout: found.layout,
-            previous_href: (page > 1).then(|| page_href(org_id, &q, page - 1)),
-            next_href: (page < pages).then(|| page_href(org_id, &q, page + 1)),
+            previous_href: page
+                .previous
+                .as_ref()
+                .map(|key| page_href(org_id, &q, "before", key)),
+            next_href: page
+                .next
+                .as_ref()
+                .map(|key| page_href(org_id, &q, "after", key)),
             nav,
             errors,
             q,
-            rows,
+            rows: page.rows,
             profiles,
-            total,
-            page,
-            pages,
+            count: count.describe("person", "people"),
         },
     )
 }

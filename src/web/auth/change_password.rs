@@ -57,6 +57,7 @@ pub async fn change_password(
     let form = form.into_inner();
     let unchanged = form.password == form.current_password;
     let (ip, base_url) = (signed.ip.clone(), signed.base_url());
+    let _turn = signed.state.hashing.admit().await?;
     let (attempt, refused) = signed
         .change(move |conn, user| {
             // The rules refuse a password holding the account's names, known only here.

@@ -89,6 +89,7 @@ pub async fn log_in(visitor: Visitor, form: web::Form<LoginForm>) -> AppResult<H
         password: SecretString::from(std::mem::take(&mut form.password)),
     };
     let base_url = visitor.base_url();
+    let _turn = visitor.state.hashing.admit().await?;
     let attempt = visitor
         .change(move |conn, actor| sign_in::password(conn, actor, &base_url, &credentials))
         .await?;

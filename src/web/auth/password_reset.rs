@@ -121,6 +121,7 @@ pub async fn reset(
 ) -> AppResult<HttpResponse> {
     let (token, password) = (token.into_inner(), form.into_inner().password);
     let (base_url, link_token) = (visitor.base_url(), token.clone());
+    let _turn = visitor.state.hashing.admit().await?;
     let link = visitor
         .change(move |conn, actor| passwords::reset(conn, actor, &base_url, &link_token, &password))
         .await?;

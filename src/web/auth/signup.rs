@@ -138,6 +138,7 @@ pub async fn sign_up(visitor: Visitor, form: web::Form<SignupForm>) -> AppResult
             status = StatusCode::TOO_MANY_REQUESTS;
         } else {
             let base_url = visitor.base_url();
+            let _turn = visitor.state.hashing.admit().await?;
             let decision = visitor
                 .decide(move |conn, actor| sign_up::sign_up(conn, actor, &base_url, &account))
                 .await?;
@@ -205,6 +206,7 @@ mod invited {
         }
         if let Some(account) = parsed {
             let (base_url, answered) = (visitor.base_url(), invitation.clone());
+            let _turn = visitor.state.hashing.admit().await?;
             let decision = visitor
                 .decide(move |conn, actor| {
                     sign_up::sign_up_invited(conn, actor, &base_url, &answered, &account)

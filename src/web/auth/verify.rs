@@ -57,6 +57,7 @@ pub async fn verify(
 ) -> AppResult<HttpResponse> {
     let (token, password) = (token.into_inner(), form.into_inner().password);
     let link_token = token.clone();
+    let _turn = visitor.state.hashing.admit().await?;
     let link = visitor
         .change(move |conn, actor| sign_up::confirm_address(conn, actor, &link_token, &password))
         .await?;

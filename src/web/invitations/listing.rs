@@ -1,5 +1,6 @@
 //! The invitations table on a workspace's Users page: each invitation with its status, sent
-//! and expiry dates, whether its email was delivered, and Resend/Rescind where the viewer may.
+//! and expiry dates, whether its email was delivered, and Resend/Rescind where the viewer may;
+//! a page at a time, newest first.
 
 use crate::domain::WorkspaceRole;
 use diesel::PgConnection;
@@ -7,10 +8,8 @@ use diesel::PgConnection;
 use crate::auth::permissions::{self, WorkspaceAccess};
 use crate::db::models::invitations::{self, Status};
 use crate::db::models::users::User;
+use crate::domain::paging::{PageStart, Paged, SentKey};
 use crate::error::AppResult;
-
-/// The newest this many are shown.
-const SHOWN: i64 = 500;
 
 pub struct InvitationRow {
     pub id: String,
@@ -31,44 +30,43 @@ pub struct InvitationRow {
     pub may_resend: bool,
 }
 
+/// One page of the workspace's invitations, newest first, from `start`.
 pub fn rows(
     conn: &mut PgConnection,
     access: &WorkspaceAccess,
     viewer: &User,
-) -> AppResult<Vec<InvitationRow>> {
+    start: &PageStart<SentKey>,
+) -> AppResult<Paged<InvitationRow, SentKey>> {
     Ok(
-        invitations::list_for_workspace(conn, access.workspace.id, SHOWN)?
-            .into_iter()
-            .map(|listed| {
-                let i = &listed.invitation;
-                let status = i.status();
-                InvitationRow {
-                    id: i.id.to_string(),
-                    address: i.address(),
-                    role: i.role,
-                    guest_until: i.guest_until.map(|d| d.format("%-d %B %Y").to_string()),
-                    inviter: listed
-                        .inviter
-                        .clone()
-                        .unwrap_or_else(|| "A former member".into()),
-                    status: status.label(),
-                    tag: match status {
-                        Status::NotJoined => "nhsuk-tag--blue",
-                        Status::Accepted | Status::Superseded => "nhsuk-tag--green",
-                        Status::Declined | Status::Expired => "nhsuk-tag--grey",
-                        Status::Rescinded => "nhsuk-tag--red",
-                    },
-                    sent_on: i.sent_at.format("%-d %b %Y").to_string(),
-                    expires_on: (status == Status::NotJoined)
-                        .then(|| i.expires_at.format("%-d %b %Y").to_string()),
-                    delivery: listed
-                        .delivery
-                        .as_ref()
-                        .map_or("Not sent", |m| m.delivery_status()),
-                    may_act: i.is_open() && (access.manages || i.invited_by == Some(viewer.id)),
-                    may_resend: i.is_open() && permissions::may_invite(access),
-                }
-            })
-            .collect(),
+        invitations::page_for_workspace(conn, access.workspace.id, start)?.map(|listed| {
+            let i = &listed.invitation;
+            let status = i.status();
+            InvitationRow {
+                id: i.id.to_string(),
+                address: i.address(),
+                role: i.role,
+                guest_until: i.guest_until.map(|d| d.format("%-d %B %Y").to_string()),
+                inviter: listed
+                    .inviter
+                    .clone()
+                    .unwrap_or_else(|| "A former member".into()),
+                status: status.label(),
+                tag: match status {
+                    Status::NotJoined => "nhsuk-tag--blue",
+                    Status::Accepted | Status::Superseded => "nhsuk-tag--green",
+                    Status::Declined | Status::Expired => "nhsuk-tag--grey",
+                    Status::Rescinded => "nhsuk-tag--red",
+                },
+                sent_on: i.sent_at.format("%-d %b %Y").to_string(),
+                expires_on: (status == Status::NotJoined)
+                    .then(|| i.expires_at.format("%-d %b %Y").to_string()),
+                delivery: listed
+                    .delivery
+                    .as_ref()
+                    .map_or("Not sent", |m| m.delivery_status()),
+                may_act: i.is_open() && (access.manages || i.invited_by == Some(viewer.id)),
+                may_resend: i.is_open() && permissions::may_invite(access),
+            }
+        }),
     )
 }

@@ -147,8 +147,14 @@ async fn render_team(
             let team = teams::find_in(conn, org.id, team_id)?;
             let nav = AdminNav::load(conn, &org, &frame.user, "teams")?;
             let members = team_members::members(conn, team.id)?;
-            let (found, _) = people::search(conn, org.id, search.as_str(), 1)?;
+            let (found, _) = people::search(
+                conn,
+                org.id,
+                search.as_str(),
+                &crate::domain::paging::PageStart::First,
+            )?;
             let candidates = found
+                .rows
                 .into_iter()
                 .filter(|p| p.is_active() && !members.iter().any(|m| m.id == p.id))
                 .collect();

@@ -1,6 +1,9 @@
 //! `GET/POST /workspaces/{id}/settings` (the workspace's details; admins change them) and
 //! `GET .../settings/users`: its
 //! members with role and status, pending requests with their message, and each row's Actions.
+//! Members and requests are paged by name (`members_after`/`members_before`,
+//! `requests_after`/`requests_before`) and invitations newest first (`invitations_after`/
+//! `invitations_before`), so a workspace of 100,000 shows one page of each, counted up to a cap.
 //! Actions are shown to admins only; a pending member sees only how to withdraw their request.
 
 use actix_web::http::StatusCode;
@@ -10,13 +13,16 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions::{self, WorkspaceAccess};
+use crate::db::models::invitations;
 use crate::db::models::join_links::{self, JoinLink};
 use crate::db::models::specialties;
 use crate::db::models::users::User;
 use crate::db::models::workspace_members;
 use crate::db::models::workspaces::Workspace;
+use crate::domain::paging::{Count, Key, PageKey, PageStart, Paged, SentKey};
 use crate::domain::{
-    guest_end, InvitePolicy, Text, UserId, WorkspaceId, WorkspaceName, WorkspaceRole,
+    guest_end, InvitePolicy, MembershipStatus, Text, UserId, WorkspaceId, WorkspaceName,
+    WorkspaceRole,
 };
 use crate::error::{AppError, AppResult};
 use crate::services::{workspaces, Actor, Decision};
@@ -32,7 +38,6 @@ struct MemberRow {
     name: String,
     email: String,
     role: WorkspaceRole,
-    pending: bool,
     is_admin: bool,
     message: String,
     requested_on: String,
@@ -53,6 +58,16 @@ struct UsersPage {
     viewer_guest: bool,
     members: Vec<MemberRow>,
     requests: Vec<MemberRow>,
+    /// "30 members", "More than 1,000 members"; and the requests'.
+    members_count: String,
+    requests_count: String,
+    invitations_count: String,
+    invitations_previous: Option<String>,
+    invitations_next: Option<String>,
+    members_previous: Option<String>,
+    members_next: Option<String>,
+    requests_previous: Option<String>,
+    requests_next: Option<String>,
     /// "Invite colleagues" (approved members, or admins only, per the workspace's setting).
     may_invite: bool,
     invitations: Vec<InvitationRow>,
@@ -105,55 +120,160 @@ impl SettingsForm {
     }
 }
 
-/// The members (with their users) and invitations the viewer may see.
-fn load_users(
+/// Which page of members and of requests (`?members_after=...` and so on).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct UsersQuery {
+    members_after: String,
+    members_before: String,
+    requests_after: String,
+    requests_before: String,
+    invitations_after: String,
+    invitations_before: String,
+}
+
+/// Where each list's page starts.
+#[derive(Default)]
+struct Starts {
+    members: PageStart,
+    requests: PageStart,
+    invitations: PageStart<SentKey>,
+}
+
+impl UsersQuery {
+    fn starts(&self) -> Starts {
+        Starts {
+            members: PageStart::from_query(&self.members_after, &self.members_before),
+            requests: PageStart::from_query(&self.requests_after, &self.requests_before),
+            invitations: PageStart::from_query(&self.invitations_after, &self.invitations_before),
+        }
+    }
+}
+
+/// One page of a list of the workspace's people, with its count.
+struct Listed {
+    page: Paged<MemberRow>,
+    count: Count,
+}
+
+/// What the Users page shows: the access, a page of members, a page of requests, the
+/// invitations, and whether the workspace has a single approved admin.
+struct Loaded {
+    access: WorkspaceAccess,
+    members: Listed,
+    requests: Listed,
+    invitations: Paged<InvitationRow, SentKey>,
+    invitations_count: Count,
+    sole_admin: bool,
+}
+
+fn listed(
     conn: &mut PgConnection,
     user: &User,
     id: WorkspaceId,
-) -> AppResult<(WorkspaceAccess, Vec<MemberRow>, Vec<InvitationRow>)> {
-    let access = permissions::see_members(conn, user, id)?;
-    if !(access.is_colleague() || access.manages) {
-        return Ok((access, Vec::new(), Vec::new()));
-    }
-    let rows = workspace_members::with_users(conn, id)?
-        .into_iter()
-        .map(|(m, u)| MemberRow {
+    status: MembershipStatus,
+    start: &PageStart,
+) -> AppResult<Listed> {
+    let page =
+        workspace_members::page_with_users(conn, id, status, start)?.map(|(m, u)| MemberRow {
             user_id: u.id,
             name: u.full_name(),
             email: u.email.clone(),
             is_admin: m.role == WorkspaceRole::Admin,
             role: m.role,
-            pending: !m.is_approved(),
             message: m.request_message.clone(),
             requested_on: m.requested_at.format("%-d %b %Y").to_string(),
             ends_on: m
                 .ends_at
                 .map(|at| guest_end::last_day(at).format("%-d %b %Y").to_string()),
             is_self: u.id == user.id,
-        })
-        .collect();
-    let invitations = listing::rows(conn, &access, user)?;
-    Ok((access, rows, invitations))
+        });
+    let count = workspace_members::count_capped(conn, id, status)?;
+    Ok(Listed { page, count })
+}
+
+fn nobody() -> Listed {
+    Listed {
+        page: Paged::empty(),
+        count: Count::Exactly(0),
+    }
+}
+
+/// The members (with their users) and invitations the viewer may see; requests for the
+/// workspace's managers only.
+fn load_users(
+    conn: &mut PgConnection,
+    user: &User,
+    id: WorkspaceId,
+    starts: &Starts,
+) -> AppResult<Loaded> {
+    let access = permissions::see_members(conn, user, id)?;
+    if !(access.is_colleague() || access.manages) {
+        return Ok(Loaded {
+            access,
+            members: nobody(),
+            requests: nobody(),
+            invitations: Paged::empty(),
+            invitations_count: Count::Exactly(0),
+            sole_admin: false,
+        });
+    }
+    let members = listed(conn, user, id, MembershipStatus::Approved, &starts.members)?;
+    let requests = if access.manages {
+        listed(conn, user, id, MembershipStatus::Pending, &starts.requests)?
+    } else {
+        nobody()
+    };
+    let sole_admin = workspace_members::approved_admins_up_to(conn, id, 2)? == 1;
+    let invitations = listing::rows(conn, &access, user, &starts.invitations)?;
+    let invitations_count = invitations::count_capped(conn, id)?;
+    Ok(Loaded {
+        access,
+        members,
+        requests,
+        invitations,
+        invitations_count,
+        sole_admin,
+    })
+}
+
+fn page_href(id: WorkspaceId, edge: &str, key: &impl Key) -> String {
+    let query = serde_urlencoded::to_string([(edge, key.encode())]).unwrap_or_default();
+    format!("/workspaces/{id}/settings/users?{query}")
 }
 
 async fn render_users(
     signed: &Signed,
     id: WorkspaceId,
+    starts: Starts,
     errors: FormErrors,
     status: StatusCode,
 ) -> AppResult<HttpResponse> {
     let page = signed
         .page(move |conn, frame| {
-            let users = load_users(conn, &frame.user, id)?;
-            let teams = crate::web::teams::team::team_rows(conn, &users.0)?;
-            Ok((users, teams))
+            let loaded = load_users(conn, &frame.user, id, &starts)?;
+            let teams = crate::web::teams::team::team_rows(conn, &loaded.access)?;
+            Ok((loaded, teams))
         })
         .await?;
-    let ((access, rows, invitations), teams) = page.data;
-    let sole_admin = rows.iter().filter(|r| r.is_admin && !r.pending).count() == 1;
-    let others = rows.len() > 1;
-    let (requests, members): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.pending);
+    let (
+        Loaded {
+            access,
+            members,
+            requests,
+            invitations,
+            invitations_count,
+            sole_admin,
+        },
+        teams,
+    ) = page.data;
+    // Someone besides the viewer is in the workspace (pending requests count: they are people).
+    let others = !matches!(members.count, Count::Exactly(0) | Count::Exactly(1))
+        || !requests.count.is_zero();
     let may_invite = permissions::may_invite(&access);
+    let link = |edge: &str, key: &Option<PageKey>| key.as_ref().map(|k| page_href(id, edge, k));
+    let sent_link =
+        |edge: &str, key: &Option<SentKey>| key.as_ref().map(|k| page_href(id, edge, k));
     let page = UsersPage {
         layout: page.layout,
         errors,
@@ -161,11 +281,19 @@ async fn render_users(
         viewer_pending: access.is_pending(),
         viewer_guest: access.is_approved() && !access.is_colleague() && !access.manages,
         workspace: access.workspace,
-        // Pending requests are for the admins' eyes.
-        requests: if access.manages { requests } else { Vec::new() },
-        members,
+        members_count: members.count.describe("member", "members"),
+        requests_count: requests.count.describe("request", "requests"),
+        members_previous: link("members_before", &members.page.previous),
+        members_next: link("members_after", &members.page.next),
+        requests_previous: link("requests_before", &requests.page.previous),
+        requests_next: link("requests_after", &requests.page.next),
+        requests: requests.page.rows,
+        members: members.page.rows,
         may_invite,
-        invitations,
+        invitations_count: invitations_count.describe("invitation", "invitations"),
+        invitations_previous: sent_link("invitations_before", &invitations.previous),
+        invitations_next: sent_link("invitations_after", &invitations.next),
+        invitations: invitations.rows,
         teams,
         invite_results: signed.session.take_invite_results(),
         sole_admin,
@@ -174,10 +302,15 @@ async fn render_users(
     crate::web::render_with(status, &page)
 }
 
-pub async fn users_page(signed: Signed, id: web::Path<WorkspaceId>) -> AppResult<HttpResponse> {
+pub async fn users_page(
+    signed: Signed,
+    id: web::Path<WorkspaceId>,
+    query: web::Query<UsersQuery>,
+) -> AppResult<HttpResponse> {
     render_users(
         &signed,
         id.into_inner(),
+        query.starts(),
         FormErrors::default(),
         StatusCode::OK,
     )
@@ -192,7 +325,7 @@ pub async fn users_page_with_error(
 ) -> AppResult<HttpResponse> {
     let mut errors = FormErrors::default();
     errors.add("members", message);
-    render_users(signed, id, errors, StatusCode::CONFLICT).await
+    render_users(signed, id, Default::default(), errors, StatusCode::CONFLICT).await
 }
 
 /// The workspace, its specialty's name, and (for its managers) its shareable link.

@@ -1,0 +1,5 @@
+DROP INDEX invitations_workspace_page_idx;
+DROP INDEX workspace_members_by_status_idx;
+DROP INDEX users_email_local_prefix_idx;
+DROP INDEX users_surname_prefix_idx;
+DROP INDEX users_first_name_prefix_idx;
