@@ -1107,3 +1107,60 @@ async fn an_account_shared_with_another_organisation_is_not_deactivated_reset_or
     );
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn each_search_result_has_a_menu_of_what_can_be_done_to_that_account() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let tara = app.trust_admin(org, "tara@nhs.net").await;
+    add_user(&tara, org, "Mary", "Sekyere", "mary.sekyere@nhs.net", false).await;
+    let mary = user_id_by_email(&app, "mary.sekyere@nhs.net");
+    let kim = app.person(org, "kim@nhs.net", "Kim", "Lee").await;
+    app.smtp.wait_for("mary.sekyere@nhs.net").await;
+    let list = admin(org, "users");
+    let page = tara.browser.get(&list).await;
+    assert_eq!(page.status, 200);
+
+    // Awaiting confirmation: resend it, or deactivate; active: deactivate (through its
+    // confirmation page); the viewer's own row offers nothing.
+    let menu = page.inner_text(&format!("actions-{mary}"));
+    assert!(
+        menu.contains("Resend account confirmation") && menu.contains("Deactivate"),
+        "{menu}"
+    );
+    let menu = page.inner_text(&format!("actions-{}", kim.user.id));
+    assert!(
+        !menu.contains("Resend") && menu.contains("Deactivate"),
+        "{menu}"
+    );
+    assert!(page.body.contains(&format!(
+        "href=\"/organisations/{org}/admin/users/{}/deactivate\"",
+        kim.user.id
+    )));
+    assert!(!page
+        .body
+        .contains(&format!("id=\"actions-{}\"", tara.user.id)));
+
+    // The menu's resend is the contract's POST: a second confirmation goes out.
+    tara.browser
+        .submit(
+            &list,
+            &admin(org, &format!("users/{mary}/resend-confirmation")),
+            &[],
+        )
+        .await
+        .assert_redirect_to(&admin(org, &format!("users/{mary}")));
+    app.smtp.wait_for_nth("mary.sekyere@nhs.net", 2).await;
+
+    // Deactivated: Reactivate instead.
+    app.sql(&format!(
+        "UPDATE users SET deactivated_at = now() WHERE id = '{}'",
+        kim.user.id
+    ));
+    let page = tara.browser.get(&list).await;
+    let menu = page.inner_text(&format!("actions-{}", kim.user.id));
+    assert!(
+        menu.contains("Reactivate") && !menu.contains("Deactivate"),
+        "{menu}"
+    );
+}

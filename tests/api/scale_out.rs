@@ -678,20 +678,31 @@ async fn sigterm_lets_a_slow_request_finish_releases_claimed_mail_and_exits_clea
     let amy = db.person(&server.url, org, "amy@nhs.net").await;
     let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
 
-    // Three emails; the worker claims all three and is stuck handing over the first.
-    let three = ["one@nhs.net", "two@nhs.net", "three@nhs.net"];
+    // Six emails; the worker claims all six, hands four over at once (its concurrency) and is
+    // stuck there; the last two are not begun.
+    let six = [
+        "one@nhs.net",
+        "two@nhs.net",
+        "three@nhs.net",
+        "five@nhs.net",
+        "six@nhs.net",
+        "seven@nhs.net",
+    ];
+    let listed = six
+        .iter()
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     assert_eq!(
-        invite(&amy, &server.url, &ws, &three.join("\n"))
-            .await
-            .status,
+        invite(&amy, &server.url, &ws, &six.join("\n")).await.status,
         303
     );
-    until("the first email is held by the SMTP server", || {
-        smtp.held.load(Ordering::SeqCst) == 1
+    until("four emails are held by the SMTP server", || {
+        smtp.held.load(Ordering::SeqCst) == 4
     })
     .await;
-    let claimed = "SELECT count(*) FROM outbox WHERE recipient IN ('one@nhs.net', 'two@nhs.net', 'three@nhs.net') AND sent_at IS NULL AND locked_until IS NOT NULL";
-    assert_eq!(db.count(claimed), 3);
+    let claimed = format!("SELECT count(*) FROM outbox WHERE recipient IN ({listed}) AND sent_at IS NULL AND locked_until IS NOT NULL");
+    assert_eq!(db.count(&claimed), 6);
 
     // A slow request: its insert waits behind a lock the test holds.
     let mut blocker = PgConnection::establish(&database).unwrap();
@@ -730,16 +741,19 @@ async fn sigterm_lets_a_slow_request_finish_releases_claimed_mail_and_exits_clea
     })
     .await;
 
-    // The email being sent is finished and recorded; the two not begun are released at once
-    // (their lease would have kept them for 20 s).
+    // The emails being sent are finished and recorded; the two not begun are released at
+    // once (their lease would have kept them for 20 s).
     smtp.open.send_replace(true);
-    let released = "SELECT count(*) FROM outbox WHERE recipient IN ('two@nhs.net', 'three@nhs.net') AND sent_at IS NULL AND locked_until IS NULL";
-    until("the unsent emails are released", || db.count(released) == 2).await;
+    let released = format!("SELECT count(*) FROM outbox WHERE recipient IN ({listed}) AND sent_at IS NULL AND locked_until IS NULL");
+    until("the unsent emails are released", || {
+        db.count(&released) == 2
+    })
+    .await;
     assert_eq!(
-        db.count(
-            "SELECT count(*) FROM outbox WHERE recipient = 'one@nhs.net' AND sent_at IS NOT NULL"
-        ),
-        1
+        db.count(&format!(
+            "SELECT count(*) FROM outbox WHERE recipient IN ({listed}) AND sent_at IS NOT NULL"
+        )),
+        4
     );
     assert!(server.is_running(), "the slow request is still in flight");
 
@@ -766,21 +780,11 @@ async fn sigterm_lets_a_slow_request_finish_releases_claimed_mail_and_exits_clea
 
     // The next server sends what was released and what the slow request wrote, once each.
     let mut next = Server::start(&config).await;
-    for to in [
-        "one@nhs.net",
-        "two@nhs.net",
-        "three@nhs.net",
-        "four@nhs.net",
-    ] {
+    for to in six.iter().copied().chain(["four@nhs.net"]) {
         until(&format!("mail to {to}"), || smtp.received_by(to) >= 1).await;
     }
     tokio::time::sleep(Duration::from_millis(800)).await;
-    for to in [
-        "one@nhs.net",
-        "two@nhs.net",
-        "three@nhs.net",
-        "four@nhs.net",
-    ] {
+    for to in six.iter().copied().chain(["four@nhs.net"]) {
         assert_eq!(smtp.received_by(to), 1, "{to}");
     }
     next.signal(libc::SIGTERM);

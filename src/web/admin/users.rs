@@ -42,6 +42,10 @@ pub struct PersonRow {
     pub imported: bool,
     pub roles: Vec<String>,
     pub likely_duplicate: bool,
+    /// What the row's "…" menu offers (never for the viewer's own account).
+    pub may_resend_confirmation: bool,
+    pub may_deactivate: bool,
+    pub may_reactivate: bool,
 }
 
 #[derive(Template)]
@@ -93,7 +97,11 @@ fn load(
     let suspended = organisations::suspended_among(conn, org.id, &ids)?;
     let rows = found.map(|u| {
         let (status, status_tag) = status_of(&u, suspended.contains(&u.id));
+        let is_self = u.id == user.id;
         PersonRow {
+            may_resend_confirmation: !is_self && u.is_active() && !u.is_verified(),
+            may_deactivate: !is_self && u.is_active(),
+            may_reactivate: !is_self && !u.is_active(),
             roles: role_names
                 .iter()
                 .filter(|(holder, _, _)| *holder == u.id)
