@@ -220,7 +220,8 @@ fn seed(pool: &PgPool, url: &str) -> anyhow::Result<Seeded> {
         totp_secret,
         workspace,
         workspace_name,
-        member_name: format!("Member{}", MEMBERS - 1),
+        // The Users page shows its first 25 members by surname: any seeded member will do.
+        member_name: "Member".to_string(),
     })
 }
 
