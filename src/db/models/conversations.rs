@@ -399,21 +399,9 @@ struct InboxRow {
     latest: String,
 }
 
-/// The home page's inbox of `workspace` for `me`: colleagues see every open conversation,
-/// guests only theirs (`only_mine`); `admin` adds the people waiting for approval. Each part
-/// reads the list's indexes from the top and stops at its cap or page, so it costs much the
-/// same in a workspace of a hundred conversations or a million.
-pub fn inbox(
-    conn: &mut PgConnection,
-    workspace: WorkspaceId,
-    me: UserId,
-    only_mine: bool,
-    admin: bool,
-    shown: i64,
-) -> QueryResult<Inbox> {
-    use diesel::sql_types::{BigInt, Bool, Uuid};
-    let row: InboxRow = diesel::sql_query(
-        "SELECT
+/// The inbox's one statement: `$1` workspace, `$2` me, `$3` only mine, `$4` admin, `$5` the
+/// cap of each count, `$6` how many of the latest.
+const INBOX: &str = "SELECT
            (SELECT count(*) FROM (SELECT 1 FROM conversations c
               WHERE c.workspace_id = $1 AND c.status = 'open' AND c.assigned_to = $2
               LIMIT $5 + 1) a) AS assigned_to_me,
@@ -434,15 +422,42 @@ pub fn inbox(
                WHERE c.workspace_id = $1 AND c.status = 'open'
                  AND (NOT $3 OR c.assigned_to = $2)
                ORDER BY c.last_message_at DESC, c.id DESC
-               LIMIT $6) l), '[]')::text AS latest",
-    )
-    .bind::<Uuid, _>(workspace)
-    .bind::<Uuid, _>(me)
-    .bind::<Bool, _>(only_mine)
-    .bind::<Bool, _>(admin)
-    .bind::<BigInt, _>(INBOX_CAP)
-    .bind::<BigInt, _>(shown)
-    .get_result(conn)?;
+               LIMIT $6) l), '[]')::text AS latest";
+
+/// The home page's inbox of `workspace` for `me`: colleagues see every open conversation,
+/// guests only theirs (`only_mine`); `admin` adds the people waiting for approval. Each part
+/// reads the list's indexes from the top and stops at its cap or page, so it costs much the
+/// same in a workspace of a hundred conversations or a million.
+pub fn inbox(
+    conn: &mut PgConnection,
+    workspace: WorkspaceId,
+    me: UserId,
+    only_mine: bool,
+    admin: bool,
+    shown: i64,
+) -> QueryResult<Inbox> {
+    use crate::db::literal;
+    // Every home page runs it: prepared once per connection, as the frame is.
+    let rows: Vec<InboxRow> = crate::db::execute_prepared(
+        conn,
+        (
+            "staffroom_inbox",
+            "uuid, uuid, bool, bool, int8, int8",
+            INBOX,
+        ),
+        &[
+            literal(workspace),
+            literal(me),
+            literal(only_mine),
+            literal(admin),
+            literal(INBOX_CAP),
+            literal(shown),
+        ],
+    )?;
+    let row = rows
+        .into_iter()
+        .next()
+        .ok_or(diesel::result::Error::NotFound)?;
     let latest = serde_json::from_str(&row.latest)
         .map_err(|e| diesel::result::Error::DeserializationError(Box::new(e)))?;
     Ok(Inbox {
