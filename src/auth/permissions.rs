@@ -5,10 +5,10 @@
 use crate::domain::{InvitePolicy, WorkspaceRole};
 use diesel::PgConnection;
 
-use crate::db::models::organisations::{self, Organisation, Standing};
+use crate::db::models::organisations::{self, Organisation};
 use crate::db::models::roles;
 use crate::db::models::users::User;
-use crate::db::models::workspace_members::{self, Membership};
+use crate::db::models::workspace_members::Membership;
 use crate::db::models::workspaces::{self, Workspace};
 use crate::domain::{EmailAddress, OrganisationId, UserId, WorkspaceId};
 use crate::error::{AppError, AppResult};
@@ -206,11 +206,11 @@ pub fn workspace(
     user: &User,
     id: WorkspaceId,
 ) -> AppResult<WorkspaceAccess> {
-    let workspace = workspaces::find_live(conn, id)?;
-    let membership = workspace_members::find(conn, id, user.id)?;
-    let in_organisation = match organisations::standing(conn, workspace.organisation_id, user.id)? {
-        Standing::Suspended => return Err(AppError::NotFound),
-        standing => standing == Standing::Member,
+    let (workspace, membership, standing) = workspaces::find_live_with_person(conn, id, user.id)?;
+    let in_organisation = match standing {
+        Some(Some(_suspended)) => return Err(AppError::NotFound),
+        Some(None) => true,
+        None => false,
     };
     let is_guest = membership
         .as_ref()

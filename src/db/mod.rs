@@ -6,6 +6,7 @@
 //! the pool drops it, and the first statement of a request is retried on another connection:
 //! a restarted database or a terminated backend costs a retry, not an error page.
 
+pub mod cached;
 pub mod embedded;
 pub mod migrations;
 pub mod models;

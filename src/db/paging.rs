@@ -3,9 +3,7 @@
 //! turns one more row than a page into Previous and Next. A page costs the same whichever page
 //! it is: no OFFSET, no count of the world.
 
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Text, Uuid as SqlUuid};
 
 use crate::domain::paging::{PageKey, PageStart, Paged};
@@ -71,10 +69,7 @@ pub fn keyset(start: &PageStart, person: &str, n: usize) -> (String, String) {
 pub const LIMIT: i64 = PAGE_SIZE + 1;
 
 /// Binds the key that `keyset` placed, if the page starts at one.
-pub fn bind_key(
-    statement: BoxedSqlQuery<'static, Pg, SqlQuery>,
-    start: &PageStart,
-) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
+pub fn bind_key(statement: crate::db::cached::Sql, start: &PageStart) -> crate::db::cached::Sql {
     match start {
         PageStart::First => statement,
         PageStart::After(key) | PageStart::Before(key) => statement

@@ -1163,4 +1163,23 @@ async fn each_search_result_has_a_menu_of_what_can_be_done_to_that_account() {
         menu.contains("Reactivate") && !menu.contains("Deactivate"),
         "{menu}"
     );
+
+    // An account shared with another organisation is not this one's to deactivate: the menu
+    // says so and points to suspending or removing instead, as the refusal would.
+    let other = app.create_org("Barts Health", &["nhs.net"]);
+    app.sql(&format!(
+        "INSERT INTO organisation_members (organisation_id, user_id) VALUES ('{other}', '{mary}')"
+    ));
+    let page = tara.browser.get(&list).await;
+    let menu = page.inner_text(&format!("actions-{mary}"));
+    assert!(
+        menu.contains("also belongs to another organisation")
+            && menu.contains("Suspend or remove them")
+            && !menu.contains("Deactivate"),
+        "{menu}"
+    );
+    assert!(!page.body.contains(&format!(
+        "href=\"/organisations/{org}/admin/users/{mary}/deactivate\""
+    )));
+    app.stop().await;
 }

@@ -489,17 +489,27 @@ async fn the_pages_with_tables_reflow_at_320_px_and_at_200_percent_zoom() {
             format!("/workspaces/{ws}/conversations"),
             format!("/workspaces/{ws}/patients"),
             format!("/organisations/{org}/workspaces"),
+            format!("/workspaces/{ws}/people"),
+            "/account/sign-in-methods".to_string(),
         ];
         let tara_pages = [
             format!("/organisations/{org}/admin/users"),
             format!("/organisations/{org}/admin/audit"),
             format!("/organisations/{org}/admin/import"),
+            format!("/organisations/{org}/teams"),
+            format!("/organisations/{org}/contacts"),
         ];
         for width in [320, 640] {
             for (window, pages) in [(&amy, &amy_pages[..]), (&tara, &tara_pages[..])] {
                 window.at_width(width).await;
                 for page in pages {
                     window.visit(page).await;
+                    // Each is the page itself, not an error page passing the checks instead.
+                    let heading = window.heading().await;
+                    assert!(
+                        !heading.contains("not found") && !heading.contains("Sorry"),
+                        "{page}: {heading}"
+                    );
                     window.has_no_sideways_scroll().await;
                 }
             }

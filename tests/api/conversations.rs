@@ -1081,3 +1081,77 @@ async fn my_workspace_lists_your_own_patients_and_templates_and_opens_them_in_a_
         .inner_text("personal-templates")
         .contains("Clinic reminder"));
 }
+
+#[actix_web::test]
+async fn in_a_large_workspace_the_colleague_lists_show_a_few_and_a_search_finds_the_rest() {
+    let app = spawn_app().await;
+    let (org, amy, dave, ws) = ward(&app).await;
+    // 80 more approved colleagues, all sorting before "Zara Zed".
+    app.sql(
+        "INSERT INTO users (id, email, first_name, surname, email_verified_at)
+         SELECT md5('colleague' || g)::uuid, 'colleague' || g || '@nhs.net', 'Col', 'Aa' || g, now()
+         FROM generate_series(1, 80) g",
+    );
+    app.sql(&format!(
+        "INSERT INTO organisation_members (organisation_id, user_id)
+         SELECT '{org}', md5('colleague' || g)::uuid FROM generate_series(1, 80) g"
+    ));
+    app.sql(&format!(
+        "INSERT INTO workspace_members (workspace_id, user_id, status, role, approved_at)
+         SELECT '{ws}', md5('colleague' || g)::uuid, 'approved', 'member', now()
+         FROM generate_series(1, 80) g"
+    ));
+    let zara = app.person(org, "zara@nhs.net", "Zara", "Zed").await;
+    join_approved(&amy, &zara, &ws).await;
+    let patient = add_patient(&app, &amy, &ws, NHS_1, "Pat", false).await;
+    let conversation = send(&amy, &ws, &patient, "sms", "Hello").await;
+    let page_path = format!("{}/{conversation}", list(&ws));
+    let option = |id: &str| format!("<option value=\"{id}\"");
+    let zara_id = zara.user.id.to_string();
+
+    // "Assign to" lists the first 50 by name, with the viewer, and a search past them.
+    let page = amy.browser.get(&page_path).await;
+    assert_eq!(page.body.matches("<option value=\"").count(), 1 + 51);
+    assert!(page.body.contains(&option(&amy.user.id.to_string())));
+    assert!(!page.body.contains(&option(&zara_id)));
+    assert!(page.body.contains("id=\"find-colleague\""));
+    let found = amy
+        .browser
+        .get(&format!("{page_path}?colleague=zara"))
+        .await;
+    assert!(
+        found.body.contains(&option(&zara_id)),
+        "the search finds her"
+    );
+    assert!(!found.body.contains(&option(&dave.user.id.to_string())));
+    assert!(found.body.contains("value=\"zara\""), "the search is kept");
+
+    // Once she holds it she is always listed, chosen, and the list's filter names her.
+    amy.browser
+        .post(&format!("{page_path}/assign"), &[("user_id", &zara_id)])
+        .await
+        .assert_redirect_to(&page_path);
+    let page = amy.browser.get(&page_path).await;
+    assert!(page
+        .body
+        .contains(&format!("{} selected>", option(&zara_id))));
+    let filtered = amy
+        .browser
+        .get(&format!("{}?assigned={zara_id}", list(&ws)))
+        .await;
+    assert_eq!(listed(&filtered.body, &ws), vec![conversation.clone()]);
+    assert!(filtered.body.contains("Zara Zed"));
+    // The filter's own list: 20 colleagues and the one filtered by, not all 82.
+    let all = amy.browser.get(&list(&ws)).await;
+    let colleagues = all.inner_text("colleagues");
+    assert!(colleagues.matches("Col Aa").count() <= 20, "{colleagues}");
+    assert!(all.body.contains("id=\"find-colleague\""));
+    let searched = amy
+        .browser
+        .get(&format!("{}?colleague=Aa7", list(&ws)))
+        .await;
+    let colleagues = searched.inner_text("colleagues");
+    assert!(colleagues.contains("Col Aa7") && colleagues.contains("Col Aa70"));
+    assert!(!colleagues.contains("Col Aa12"), "{colleagues}");
+    app.stop().await;
+}

@@ -1278,3 +1278,69 @@ async fn a_member_inviting_an_address_someone_else_invited_resends_it_unchanged(
     assert_eq!(rescind.status, 404);
     app.stop().await;
 }
+
+#[actix_web::test]
+async fn a_guests_last_day_is_typed_in_the_day_month_year_boxes_and_kept_when_wrong() {
+    let app = spawn_app().await;
+    let org = app.nhs_org();
+    let amy = app.person(org, "amy@nhs.net", "Amy", "Okonkwo").await;
+    let ws = create_workspace(&amy, org, "Ward 2 Nurses").await;
+
+    // The NHS date input, not the browser's own date picker.
+    let form = amy
+        .browser
+        .get(&format!("/workspaces/{ws}/invitations/new"))
+        .await
+        .body;
+    for name in ["guest_until-day", "guest_until-month", "guest_until-year"] {
+        assert!(form.contains(&format!("name=\"{name}\"")), "no {name} box");
+    }
+    assert!(!form.contains("type=\"date\""));
+
+    // A day that does not exist: refused next to the boxes, with what was typed in them.
+    let refused = amy
+        .browser
+        .post(
+            &format!("/workspaces/{ws}/invitations"),
+            &[
+                ("emails", "carer@gmail.com"),
+                ("role", "guest"),
+                ("guest_until-day", "31"),
+                ("guest_until-month", "2"),
+                ("guest_until-year", "2031"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("id=\"guest_until-error\""));
+    assert!(refused
+        .body
+        .contains("name=\"guest_until-day\" type=\"text\" inputmode=\"numeric\" value=\"31\""));
+    assert!(refused
+        .body
+        .contains("name=\"guest_until-month\" type=\"text\" inputmode=\"numeric\" value=\"2\""));
+    assert!(refused.body.contains("carer@gmail.com"));
+    assert_eq!(app.count("SELECT count(*) FROM invitations"), 0);
+
+    let until = (chrono::Utc::now() + chrono::Duration::days(60)).date_naive();
+    amy.browser
+        .post(
+            &format!("/workspaces/{ws}/invitations"),
+            &[
+                ("emails", "carer@gmail.com"),
+                ("role", "guest"),
+                ("guest_until-day", &until.format("%-d").to_string()),
+                ("guest_until-month", &until.format("%-m").to_string()),
+                ("guest_until-year", &until.format("%Y").to_string()),
+            ],
+        )
+        .await
+        .assert_redirect_to(&format!("/workspaces/{ws}/settings/users#invite-results"));
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM invitations WHERE email = 'carer@gmail.com' AND guest_until = '{until}'"
+        )),
+        1
+    );
+    app.stop().await;
+}

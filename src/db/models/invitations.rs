@@ -391,6 +391,9 @@ struct Sent {
     id: uuid::Uuid,
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     sent_at: DateTime<Utc>,
+    /// How many the workspace has sent, counted up to the cap.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    counted: i64,
 }
 
 impl paging::Keyed<SentKey> for Sent {
@@ -412,7 +415,7 @@ pub fn page_for_workspace(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
     start: &PageStart<SentKey>,
-) -> QueryResult<Paged<Listed, SentKey>> {
+) -> QueryResult<(Paged<Listed, SentKey>, Count)> {
     let page = paging::page(start, |start| {
         // Next goes to older invitations; Previous to newer, read the other way.
         let (from, direction) = match start {
@@ -420,12 +423,15 @@ pub fn page_for_workspace(
             PageStart::After(_) => (" AND (sent_at, id) < ($2, $3)", "DESC"),
             PageStart::Before(_) => (" AND (sent_at, id) > ($2, $3)", "ASC"),
         };
-        let mut statement = diesel::sql_query(format!(
-            "SELECT id, sent_at FROM invitations WHERE workspace_id = $1{from}
-             ORDER BY sent_at {direction}, id {direction} LIMIT {}",
-            paging::LIMIT
+        let mut statement = crate::db::cached::sql(format!(
+            "SELECT id, sent_at,
+                    (SELECT count(*) FROM (SELECT 1 FROM invitations c WHERE c.workspace_id = $1
+                        LIMIT {cap}) n) AS counted
+             FROM invitations WHERE workspace_id = $1{from}
+             ORDER BY sent_at {direction}, id {direction} LIMIT {limit}",
+            cap = COUNT_CAP + 1,
+            limit = paging::LIMIT
         ))
-        .into_boxed()
         .bind::<diesel::sql_types::Uuid, _>(workspace.0);
         if let PageStart::After(key) | PageStart::Before(key) = start {
             statement = statement
@@ -434,7 +440,15 @@ pub fn page_for_workspace(
         }
         statement.load::<Sent>(conn)
     })?;
+    // Every row carries the count; a page with no rows is the first page of none.
+    let count = Count::capped(page.rows.first().map_or(0, |s| s.counted));
     let ids: Vec<uuid::Uuid> = page.rows.iter().map(|s| s.id).collect();
+    if ids.is_empty() {
+        return Ok((
+            paging::in_order(page, Vec::new(), |l: &Listed| l.invitation.id.0),
+            count,
+        ));
+    }
     let rows: Vec<(Invitation, Option<(String, String)>, Option<OutboxMessage>)> =
         invitations::table
             .left_join(users::table.on(users::id.nullable().eq(invitations::invited_by)))
@@ -455,20 +469,8 @@ pub fn page_for_workspace(
             delivery,
         })
         .collect();
-    Ok(paging::in_order(page, listed, |l: &Listed| {
-        l.invitation.id.0
-    }))
-}
-
-/// How many invitations the workspace has sent, counted up to the cap.
-pub fn count_capped(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryResult<Count> {
-    let counted = invitations::table
-        .filter(invitations::workspace_id.eq(workspace))
-        .select(invitations::id)
-        .limit(COUNT_CAP + 1)
-        .load::<InvitationId>(conn)?
-        .len() as i64;
-    Ok(Count::capped(counted))
+    let page = paging::in_order(page, listed, |l: &Listed| l.invitation.id.0);
+    Ok((page, count))
 }
 
 /// Open, unexpired invitations to this email in live workspaces, with the workspace's name and

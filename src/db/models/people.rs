@@ -4,7 +4,6 @@
 
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{BigInt, Bool, Text, Uuid as SqlUuid};
 
 use crate::db::models::users::User;
@@ -117,10 +116,8 @@ fn statement(
     org: OrganisationId,
     binds: &[String],
     start: &PageStart,
-) -> BoxedSqlQuery<'static, Pg, SqlQuery> {
-    let mut statement = diesel::sql_query(format!("{explain}{sql}"))
-        .into_boxed()
-        .bind::<SqlUuid, _>(org.0);
+) -> crate::db::cached::Sql {
+    let mut statement = crate::db::cached::sql(format!("{explain}{sql}")).bind::<SqlUuid, _>(org.0);
     for bind in binds {
         statement = statement.bind::<Text, _>(bind.clone());
     }
@@ -204,7 +201,7 @@ fn run<T: diesel::deserialize::QueryableByName<Pg> + 'static>(
     conn: &mut PgConnection,
     trace: &mut Trace,
     label: &'static str,
-    build: impl Fn(&str) -> BoxedSqlQuery<'static, Pg, SqlQuery>,
+    build: impl Fn(&str) -> crate::db::cached::Sql,
 ) -> QueryResult<Vec<T>> {
     if let Some(trace) = trace {
         let plan: Plan = build(EXPLAIN).get_result(conn)?;
@@ -419,6 +416,21 @@ pub fn in_other_organisations(
             .filter(organisation_members::organisation_id.ne(org)),
     ))
     .get_result(conn)
+}
+
+/// Which of `people` also belong to another organisation (their account is not this one's
+/// alone to deactivate, reactivate or reset: `in_other_organisations`, for a page at once).
+pub fn in_other_organisations_among(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    people: &[UserId],
+) -> QueryResult<Vec<UserId>> {
+    organisation_members::table
+        .filter(organisation_members::user_id.eq_any(people))
+        .filter(organisation_members::organisation_id.ne(org))
+        .select(organisation_members::user_id)
+        .distinct()
+        .load(conn)
 }
 
 /// Deactivates an active account; false when it already was.

@@ -13,7 +13,7 @@ use crate::db::schema::{users, workspace_members, workspaces};
 use crate::domain::paging::{Count, PageStart, Paged, COUNT_CAP};
 use crate::domain::{UserId, WorkspaceId};
 
-#[derive(Debug, Clone, Queryable, Selectable, serde::Deserialize)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable, serde::Deserialize)]
 #[diesel(table_name = workspace_members)]
 pub struct Membership {
     pub workspace_id: WorkspaceId,
@@ -268,21 +268,56 @@ pub fn member_count(conn: &mut PgConnection, workspace: WorkspaceId) -> QueryRes
         .get_result(conn)
 }
 
-/// Everyone in the workspace with their account, approved first, then by name.
-pub fn with_users(
+/// Approved members a conversation may be given to: at most `most` of them in name order
+/// (`users_by_name_idx`), only those whose full name contains `search` when there is one,
+/// and whoever `always` names (the viewer, the assignee) besides. Whether more matched.
+/// A workspace of 100,000 members is never read whole for one page's list.
+pub fn assignable(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
-) -> QueryResult<Vec<(Membership, User)>> {
-    workspace_members::table
-        .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
-        .filter(workspace_members::workspace_id.eq(workspace))
-        .order((
-            workspace_members::status.asc(),
-            users::first_name,
-            users::surname,
-        ))
-        .select((Membership::as_select(), User::as_select()))
-        .load(conn)
+    search: &str,
+    always: &[UserId],
+    most: i64,
+) -> QueryResult<(Vec<(Membership, User)>, bool)> {
+    let approved = || {
+        workspace_members::table
+            .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
+            .filter(workspace_members::workspace_id.eq(workspace))
+            .filter(workspace_members::status.eq(MembershipStatus::Approved))
+            .select((Membership::as_select(), User::as_select()))
+            .into_boxed()
+    };
+    let mut first = approved()
+        .order((users::surname, users::first_name, users::id))
+        .limit(most + 1);
+    if !search.trim().is_empty() {
+        let pattern = crate::db::models::people::contains_pattern(search.trim());
+        first = first.filter(
+            users::first_name
+                .concat(" ")
+                .concat(users::surname)
+                .ilike(pattern),
+        );
+    }
+    let mut found: Vec<(Membership, User)> = first.load(conn)?;
+    let more = found.len() as i64 > most;
+    found.truncate(most as usize);
+    let missing: Vec<UserId> = always
+        .iter()
+        .filter(|id| !found.iter().any(|(m, _)| m.user_id == **id))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        found.extend(
+            approved()
+                .filter(workspace_members::user_id.eq_any(missing))
+                .load::<(Membership, User)>(conn)?,
+        );
+    }
+    found.sort_by(|(_, a), (_, b)| {
+        (&a.first_name, &a.surname, a.id.0).cmp(&(&b.first_name, &b.surname, b.id.0))
+    });
+    Ok((found, more))
 }
 
 /// The approved admins' accounts (who to tell about a request).
@@ -407,53 +442,60 @@ pub fn change_guest_end(
     Ok(changed == 1)
 }
 
+/// A member on a page of the Users page, with how many share their status (capped).
+#[derive(QueryableByName)]
+struct Listed {
+    #[diesel(embed)]
+    membership: Membership,
+    #[diesel(embed)]
+    user: User,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    counted: i64,
+}
+
+impl paging::Keyed<crate::domain::paging::PageKey> for Listed {
+    fn key(&self) -> crate::domain::paging::PageKey {
+        crate::domain::paging::PageKey {
+            surname: self.user.surname.clone(),
+            first_name: self.user.first_name.clone(),
+            id: self.user.id.0,
+        }
+    }
+
+    fn id(&self) -> uuid::Uuid {
+        self.user.id.0
+    }
+}
+
 /// One page of the workspace's members with `status`, with their accounts, by surname, first
-/// name and id from `start`: read in the order of `users_by_name_idx`, a page at a time.
+/// name and id from `start` (read in the order of `users_by_name_idx`, a page at a time), and
+/// how many have that status, counted up to the cap (`workspace_members_by_status_idx`
+/// alone): one statement.
 pub fn page_with_users(
     conn: &mut PgConnection,
     workspace: WorkspaceId,
     status: MembershipStatus,
     start: &PageStart,
-) -> QueryResult<Paged<(Membership, User)>> {
+) -> QueryResult<(Paged<(Membership, User)>, Count)> {
     let page = paging::page(start, |start| {
         let (from, order) = paging::keyset(start, "u", 3);
-        let statement = diesel::sql_query(format!(
-            "SELECT u.id, u.surname, u.first_name
+        let statement = crate::db::cached::sql(format!(
+            "SELECT m.*, u.*,
+                    (SELECT count(*) FROM (SELECT 1 FROM workspace_members c
+                        WHERE c.workspace_id = $1 AND c.status = $2 LIMIT {cap}) n) AS counted
              FROM workspace_members m JOIN users u ON u.id = m.user_id
              WHERE m.workspace_id = $1 AND m.status = $2{from}
-             ORDER BY {order} LIMIT {}",
-            paging::LIMIT
+             ORDER BY {order} LIMIT {limit}",
+            cap = COUNT_CAP + 1,
+            limit = paging::LIMIT
         ))
-        .into_boxed()
         .bind::<diesel::sql_types::Uuid, _>(workspace.0)
         .bind::<diesel::sql_types::Text, _>(status);
-        paging::bind_key(statement, start).load::<paging::Person>(conn)
+        paging::bind_key(statement, start).load::<Listed>(conn)
     })?;
-    let ids: Vec<uuid::Uuid> = page.rows.iter().map(|p| p.id).collect();
-    let loaded = workspace_members::table
-        .inner_join(users::table.on(users::id.eq(workspace_members::user_id)))
-        .filter(workspace_members::workspace_id.eq(workspace))
-        .filter(workspace_members::user_id.eq_any(&ids))
-        .select((Membership::as_select(), User::as_select()))
-        .load(conn)?;
-    Ok(paging::in_order(page, loaded, |(m, _)| m.user_id.0))
-}
-
-/// How many of the workspace's members have `status`, counted up to the cap
-/// (`workspace_members_by_status_idx` alone).
-pub fn count_capped(
-    conn: &mut PgConnection,
-    workspace: WorkspaceId,
-    status: MembershipStatus,
-) -> QueryResult<Count> {
-    let counted: i64 = workspace_members::table
-        .filter(workspace_members::workspace_id.eq(workspace))
-        .filter(workspace_members::status.eq(status))
-        .select(workspace_members::user_id)
-        .limit(COUNT_CAP + 1)
-        .load::<UserId>(conn)?
-        .len() as i64;
-    Ok(Count::capped(counted))
+    // Every row carries the count; a page with no rows is the first page of nobody.
+    let count = Count::capped(page.rows.first().map_or(0, |row| row.counted));
+    Ok((page.map(|row| (row.membership, row.user)), count))
 }
 
 /// The workspace's approved admins, counted up to `most`.

@@ -75,6 +75,59 @@ pub fn find_live(conn: &mut PgConnection, id: WorkspaceId) -> QueryResult<Worksp
         .first(conn)
 }
 
+/// A live workspace with `user`'s current membership of it and their place in its
+/// organisation (`None`: not a member; `Some(None)`: a member; `Some(Some(_))`: suspended),
+/// in one statement: every workspace page and action asks this first.
+#[allow(clippy::type_complexity)]
+pub fn find_live_with_person(
+    conn: &mut PgConnection,
+    id: WorkspaceId,
+    user: UserId,
+) -> QueryResult<(
+    Workspace,
+    Option<crate::db::models::workspace_members::Membership>,
+    Option<Option<DateTime<Utc>>>,
+)> {
+    use crate::db::models::workspace_members::Membership;
+    use crate::db::schema::organisation_members;
+    let (workspace, membership, organisation_member, suspended_at) = workspaces::table
+        .left_join(
+            workspace_members::table.on(workspace_members::workspace_id
+                .eq(workspaces::id)
+                .and(workspace_members::user_id.eq(user))
+                // As `workspace_members::find`: a guest past their end date is out at once.
+                .and(
+                    workspace_members::ends_at
+                        .is_null()
+                        .or(workspace_members::ends_at.gt(diesel::dsl::now)),
+                )),
+        )
+        .left_join(
+            organisation_members::table.on(organisation_members::organisation_id
+                .eq(workspaces::organisation_id)
+                .and(organisation_members::user_id.eq(user))),
+        )
+        .filter(workspaces::id.eq(id))
+        .filter(workspaces::archived_at.is_null())
+        .select((
+            Workspace::as_select(),
+            Option::<Membership>::as_select(),
+            organisation_members::user_id.nullable(),
+            organisation_members::suspended_at.nullable(),
+        ))
+        .first::<(
+            Workspace,
+            Option<Membership>,
+            Option<UserId>,
+            Option<DateTime<Utc>>,
+        )>(conn)?;
+    Ok((
+        workspace,
+        membership,
+        organisation_member.map(|_| suspended_at),
+    ))
+}
+
 /// Locks the workspace row for the rest of the transaction: membership changes that must not
 /// leave a workspace without an admin take this lock first, so they run one after another.
 /// Any workspace, archived ones included (old invitations still name theirs).

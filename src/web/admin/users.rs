@@ -46,6 +46,8 @@ pub struct PersonRow {
     pub may_resend_confirmation: bool,
     pub may_deactivate: bool,
     pub may_reactivate: bool,
+    /// Also in another organisation: the account is not this organisation's alone to change.
+    pub shared: bool,
 }
 
 #[derive(Template)]
@@ -95,13 +97,17 @@ fn load(
     let role_names = roles::names_for(conn, org.id, &ids)?;
     let duplicates = people::with_likely_duplicates(conn, org.id, &ids)?;
     let suspended = organisations::suspended_among(conn, org.id, &ids)?;
+    let shared = people::in_other_organisations_among(conn, org.id, &ids)?;
     let rows = found.map(|u| {
         let (status, status_tag) = status_of(&u, suspended.contains(&u.id));
         let is_self = u.id == user.id;
+        // As `services::accounts::act` decides: never one's own, never a shared account.
+        let shared = !is_self && shared.contains(&u.id);
         PersonRow {
             may_resend_confirmation: !is_self && u.is_active() && !u.is_verified(),
-            may_deactivate: !is_self && u.is_active(),
-            may_reactivate: !is_self && !u.is_active(),
+            may_deactivate: !is_self && !shared && u.is_active(),
+            may_reactivate: !is_self && !shared && !u.is_active(),
+            shared,
             roles: role_names
                 .iter()
                 .filter(|(holder, _, _)| *holder == u.id)

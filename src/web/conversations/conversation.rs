@@ -30,6 +30,9 @@ use crate::web::layout::Layout;
 /// A conversation shows at most this many messages.
 const SHOWN: i64 = 500;
 
+/// "Assign to" lists at most this many colleagues; past that, a search finds the others.
+const ASSIGNABLE_SHOWN: i64 = 50;
+
 #[derive(Template)]
 #[template(path = "conversations/conversation.html")]
 struct ConversationPage {
@@ -42,6 +45,9 @@ struct ConversationPage {
     assigned: String,
     /// Who it may be assigned to (colleagues only see this).
     colleagues: Vec<Colleague>,
+    /// The search that narrowed `colleagues`, and whether more than were listed matched.
+    colleague: String,
+    more_colleagues: bool,
     shares: bool,
     /// The reply form.
     templates: Vec<MessageTemplate>,
@@ -70,6 +76,7 @@ struct Found {
     shown: Vec<Shown>,
     assigned: String,
     colleagues: Vec<Colleague>,
+    more_colleagues: bool,
     templates: Vec<MessageTemplate>,
     signature: String,
 }
@@ -79,14 +86,19 @@ fn load(
     me: &User,
     id: WorkspaceId,
     conversation: ConversationId,
+    colleague: &str,
 ) -> AppResult<Found> {
     let (access, conversation) = permissions::see_conversation(conn, me, id, conversation)?;
     let patient = patients::find(conn, conversation.patient_id)?;
     let shown = messages::in_conversation(conn, id, conversation.id, SHOWN)?;
-    let colleagues = if access.shares() {
-        workspace_members::with_users(conn, id)?
+    let (colleagues, more_colleagues) = if access.shares() {
+        let always: Vec<UserId> = std::iter::once(me.id)
+            .chain(conversation.assigned_to)
+            .collect();
+        let (found, more) =
+            workspace_members::assignable(conn, id, colleague, &always, ASSIGNABLE_SHOWN)?;
+        let listed = found
             .into_iter()
-            .filter(|(m, _)| m.is_approved())
             .map(|(m, u)| Colleague {
                 id: u.id.to_string(),
                 name: if u.id == me.id {
@@ -96,9 +108,10 @@ fn load(
                 },
                 guest: m.role == WorkspaceRole::Guest,
             })
-            .collect()
+            .collect();
+        (listed, more)
     } else {
-        Vec::new()
+        (Vec::new(), false)
     };
     let assigned = match conversation.assigned_to {
         None => "Unassigned".to_string(),
@@ -117,6 +130,7 @@ fn load(
         shown,
         assigned,
         colleagues,
+        more_colleagues,
     })
 }
 
@@ -124,9 +138,11 @@ async fn render_page(
     signed: &Signed,
     (id, conversation): (WorkspaceId, ConversationId),
     errors: FormErrors,
+    colleague: String,
 ) -> AppResult<HttpResponse> {
+    let search = colleague.clone();
     let page = signed
-        .page(move |conn, frame| load(conn, &frame.user, id, conversation))
+        .page(move |conn, frame| load(conn, &frame.user, id, conversation, &search))
         .await?;
     let found = page.data;
     let last_channel = found
@@ -151,17 +167,28 @@ async fn render_page(
             messages: found.shown,
             assigned: found.assigned,
             colleagues: found.colleagues,
+            colleague,
+            more_colleagues: found.more_colleagues,
             templates: found.templates,
             sms_max: SMS_MAX,
         },
     )
 }
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PageQuery {
+    /// Part of a colleague's name: "Assign to" lists those it matches.
+    colleague: String,
+}
+
 pub async fn conversation_page(
     signed: Signed,
     path: web::Path<(WorkspaceId, ConversationId)>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
-    render_page(&signed, path.into_inner(), FormErrors::default()).await
+    let colleague = query.into_inner().colleague;
+    render_page(&signed, path.into_inner(), FormErrors::default(), colleague).await
 }
 
 #[derive(Deserialize, Default)]
@@ -205,7 +232,7 @@ pub async fn assign(
         Decision::Refused(reason) => {
             let mut errors = FormErrors::default();
             errors.add("user_id", reason);
-            render_page(&signed, (id, conversation), errors).await
+            render_page(&signed, (id, conversation), errors, String::new()).await
         }
     }
 }

@@ -29,7 +29,12 @@ pub struct ListQuery {
     assigned: String,
     status: String,
     before: String,
+    /// Part of a colleague's name: the filter lists the colleagues it matches.
+    colleague: String,
 }
+
+/// The "Assigned to" filter lists at most this many colleagues; a search finds the others.
+const COLLEAGUES_SHOWN: i64 = 20;
 
 /// One line of the list.
 pub struct Row {
@@ -67,6 +72,9 @@ struct ListPage {
     status: String,
     filter_label: String,
     colleagues: Vec<Colleague>,
+    /// The search that narrowed `colleagues`, and whether more than were listed matched.
+    colleague: String,
+    more_colleagues: bool,
     rows: Vec<Row>,
     /// The link to the next (older) page, if there is one.
     older: Option<String>,
@@ -124,16 +132,19 @@ pub async fn conversations_page(
         status,
         before,
     };
+    let search = query.colleague.clone();
     let page = signed
         .page(move |conn, frame| {
             let access = permissions::use_conversations(conn, &frame.user, id)?;
-            let members = if access.shares() {
-                workspace_members::with_users(conn, id)?
-                    .into_iter()
-                    .filter(|(m, _)| m.is_approved())
-                    .collect()
+            // The colleague the list is filtered by is always listed, to be named.
+            let always: Vec<UserId> = match assigned {
+                Assigned::To(who) => vec![who],
+                _ => Vec::new(),
+            };
+            let (members, more_colleagues) = if access.shares() {
+                workspace_members::assignable(conn, id, &search, &always, COLLEAGUES_SHOWN)?
             } else {
-                Vec::new()
+                (Vec::new(), false)
             };
             let found = conversations::page(conn, id, access.visibility, filter, PAGE + 1)?;
             let patient_ids: Vec<PatientId> = found.iter().map(|c| c.patient_id).collect();
@@ -141,7 +152,7 @@ pub async fn conversations_page(
             let people: Vec<UserId> = found.iter().filter_map(|c| c.assigned_to).collect();
             Ok((
                 access,
-                members,
+                (members, more_colleagues),
                 found,
                 patients::by_ids(conn, &patient_ids)?,
                 messages::by_ids(conn, &message_ids)?,
@@ -149,7 +160,7 @@ pub async fn conversations_page(
             ))
         })
         .await?;
-    let (access, members, found, patients, latest, names) = page.data;
+    let (access, (members, more_colleagues), found, patients, latest, names) = page.data;
     let patients: HashMap<_, _> = patients.into_iter().map(|p| (p.id, p)).collect();
     let latest: HashMap<_, _> = latest.into_iter().map(|m| (m.message.id, m)).collect();
     let names: HashMap<_, _> = names.into_iter().collect();
@@ -211,6 +222,8 @@ pub async fn conversations_page(
                 guest: m.role == WorkspaceRole::Guest,
             })
             .collect(),
+        colleague: query.colleague.clone(),
+        more_colleagues,
         rows,
         older: None,
         paged: before.is_some(),

@@ -31,8 +31,14 @@ const MAX_PER_FORM: usize = 200;
 pub struct InviteForm {
     emails: String,
     role: String,
-    /// Guests only, optional: YYYY-MM-DD.
+    /// Guests only, optional: their last day, YYYY-MM-DD, or the date input's three boxes.
     guest_until: String,
+    #[serde(rename = "guest_until-day")]
+    guest_until_day: String,
+    #[serde(rename = "guest_until-month")]
+    guest_until_month: String,
+    #[serde(rename = "guest_until-year")]
+    guest_until_year: String,
     /// Optional: a team of the organisation, each of whose members is invited.
     team_id: String,
 }
@@ -97,6 +103,26 @@ pub async fn invite_form(signed: Signed, id: web::Path<WorkspaceId>) -> AppResul
 }
 
 impl InviteForm {
+    /// The guest's last day as typed: the three boxes as YYYY-MM-DD, or the contract's field.
+    fn guest_until_typed(&self) -> String {
+        crate::web::forms::date_field(
+            &self.guest_until,
+            &self.guest_until_day,
+            &self.guest_until_month,
+            &self.guest_until_year,
+        )
+    }
+
+    /// What the date input's boxes show again.
+    fn guest_until_parts(&self) -> (String, String, String) {
+        crate::web::forms::date_parts(
+            &self.guest_until,
+            &self.guest_until_day,
+            &self.guest_until_month,
+            &self.guest_until_year,
+        )
+    }
+
     /// The form's own rules (before any address is looked at).
     fn parse(&self, errors: &mut FormErrors) -> Option<Request> {
         let invitees = Invitee::parse_list(&self.emails);
@@ -128,13 +154,13 @@ impl InviteForm {
                 .map_err(|_| errors.add("role", "Choose a role"))
                 .ok(),
         };
-        let until = self.guest_until.trim();
+        let until = self.guest_until_typed();
         let guest_until = if until.is_empty() || role != Some(WorkspaceRole::Guest) {
             None
         } else {
             errors.check(
                 "guest_until",
-                guest_end::parse_last_day(until, Utc::now().date_naive()),
+                guest_end::parse_last_day(&until, Utc::now().date_naive()),
             )
         };
         Some(Request {

@@ -8,7 +8,7 @@ use diesel::PgConnection;
 use crate::auth::permissions::{self, WorkspaceAccess};
 use crate::db::models::invitations::{self, Status};
 use crate::db::models::users::User;
-use crate::domain::paging::{PageStart, Paged, SentKey};
+use crate::domain::paging::{Count, PageStart, Paged, SentKey};
 use crate::error::AppResult;
 
 pub struct InvitationRow {
@@ -36,9 +36,10 @@ pub fn rows(
     access: &WorkspaceAccess,
     viewer: &User,
     start: &PageStart<SentKey>,
-) -> AppResult<Paged<InvitationRow, SentKey>> {
-    Ok(
-        invitations::page_for_workspace(conn, access.workspace.id, start)?.map(|listed| {
+) -> AppResult<(Paged<InvitationRow, SentKey>, Count)> {
+    let (page, count) = invitations::page_for_workspace(conn, access.workspace.id, start)?;
+    Ok((
+        page.map(|listed| {
             let i = &listed.invitation;
             let status = i.status();
             InvitationRow {
@@ -68,5 +69,6 @@ pub fn rows(
                 may_resend: i.is_open() && permissions::may_invite(access),
             }
         }),
-    )
+        count,
+    ))
 }

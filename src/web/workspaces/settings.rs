@@ -13,7 +13,6 @@ use diesel::PgConnection;
 use serde::Deserialize;
 
 use crate::auth::permissions::{self, WorkspaceAccess};
-use crate::db::models::invitations;
 use crate::db::models::join_links::{self, JoinLink};
 use crate::db::models::specialties;
 use crate::db::models::users::User;
@@ -174,21 +173,20 @@ fn listed(
     status: MembershipStatus,
     start: &PageStart,
 ) -> AppResult<Listed> {
-    let page =
-        workspace_members::page_with_users(conn, id, status, start)?.map(|(m, u)| MemberRow {
-            user_id: u.id,
-            name: u.full_name(),
-            email: u.email.clone(),
-            is_admin: m.role == WorkspaceRole::Admin,
-            role: m.role,
-            message: m.request_message.clone(),
-            requested_on: m.requested_at.format("%-d %b %Y").to_string(),
-            ends_on: m
-                .ends_at
-                .map(|at| guest_end::last_day(at).format("%-d %b %Y").to_string()),
-            is_self: u.id == user.id,
-        });
-    let count = workspace_members::count_capped(conn, id, status)?;
+    let (page, count) = workspace_members::page_with_users(conn, id, status, start)?;
+    let page = page.map(|(m, u)| MemberRow {
+        user_id: u.id,
+        name: u.full_name(),
+        email: u.email.clone(),
+        is_admin: m.role == WorkspaceRole::Admin,
+        role: m.role,
+        message: m.request_message.clone(),
+        requested_on: m.requested_at.format("%-d %b %Y").to_string(),
+        ends_on: m
+            .ends_at
+            .map(|at| guest_end::last_day(at).format("%-d %b %Y").to_string()),
+        is_self: u.id == user.id,
+    });
     Ok(Listed { page, count })
 }
 
@@ -225,8 +223,7 @@ fn load_users(
         nobody()
     };
     let sole_admin = workspace_members::approved_admins_up_to(conn, id, 2)? == 1;
-    let invitations = listing::rows(conn, &access, user, &starts.invitations)?;
-    let invitations_count = invitations::count_capped(conn, id)?;
+    let (invitations, invitations_count) = listing::rows(conn, &access, user, &starts.invitations)?;
     Ok(Loaded {
         access,
         members,
