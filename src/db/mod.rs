@@ -48,35 +48,6 @@ pub fn run_migrations(database_url: &str) -> Result<usize, migrations::Migration
     migrations::run(database_url)
 }
 
-/// Runs the statement prepared on this connection as `name` with these literal arguments,
-/// preparing `sql` (with its parameter types) on first use. Diesel keeps the plans of its own
-/// queries, not of raw SQL: without this a page's frame, four subqueries, would be planned anew
-/// on every request. `types` are the parameters' types; `args` must be `literal`s.
-pub fn execute_prepared<T>(
-    conn: &mut PgConnection,
-    (name, types, sql): (&str, &str, &str),
-    args: &[String],
-) -> QueryResult<Vec<T>>
-where
-    T: diesel::deserialize::QueryableByName<diesel::pg::Pg> + 'static,
-{
-    let execute = format!("EXECUTE {name}({})", args.join(", "));
-    match diesel::sql_query(&execute).load::<T>(conn) {
-        Err(diesel::result::Error::DatabaseError(_, info))
-            if info.message().contains("does not exist") && info.message().contains(name) =>
-        {
-            diesel::sql_query(format!("PREPARE {name}({types}) AS {sql}")).execute(conn)?;
-            diesel::sql_query(&execute).load::<T>(conn)
-        }
-        other => other,
-    }
-}
-
-/// A value as an SQL literal for `execute_prepared`: quoted, with quotes doubled.
-pub fn literal(value: impl std::fmt::Display) -> String {
-    format!("'{}'", value.to_string().replace('\'', "''"))
-}
-
 /// Runs `f` with a pooled connection on the blocking thread pool.
 pub async fn run<T, F>(pool: &PgPool, f: F) -> AppResult<T>
 where

@@ -436,24 +436,16 @@ pub fn inbox(
     admin: bool,
     shown: i64,
 ) -> QueryResult<Inbox> {
-    use crate::db::literal;
-    // Every home page runs it: prepared once per connection, as the frame is.
-    let rows: Vec<InboxRow> = crate::db::execute_prepared(
-        conn,
-        (
-            "staffroom_inbox",
-            "uuid, uuid, bool, bool, int8, int8",
-            INBOX,
-        ),
-        &[
-            literal(workspace),
-            literal(me),
-            literal(only_mine),
-            literal(admin),
-            literal(INBOX_CAP),
-            literal(shown),
-        ],
-    )?;
+    use diesel::sql_types::{BigInt, Bool, Uuid};
+    // Every home page runs it: kept prepared on each connection (`db::cached`).
+    let rows: Vec<InboxRow> = crate::db::cached::sql(INBOX)
+        .bind::<Uuid, _>(workspace.0)
+        .bind::<Uuid, _>(me.0)
+        .bind::<Bool, _>(only_mine)
+        .bind::<Bool, _>(admin)
+        .bind::<BigInt, _>(INBOX_CAP)
+        .bind::<BigInt, _>(shown)
+        .load(conn)?;
     let row = rows
         .into_iter()
         .next()

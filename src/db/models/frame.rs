@@ -86,7 +86,7 @@ pub struct Frame {
     pub valid_until: DateTime<Utc>,
 }
 
-/// Prepared once per connection as `staffroom_frame(uuid)`.
+/// Kept prepared on each connection (`db::cached`), as every statement here is.
 const QUERY: &str = r#"
 SELECT u.*,
   (SELECT coalesce(json_agg(json_build_object('workspace', row_to_json(w), 'membership', row_to_json(m))
@@ -137,14 +137,14 @@ SELECT u.*,
 FROM users u WHERE u.id = $1
 "#;
 
-/// Prepared once per connection as `staffroom_session_frame_version`: the live session (see
-/// `sessions::live_session!`, whose parameters it takes), its user and the version of their
-/// frame (`frame_versions`, bumped by triggers in the transaction of every change to what a
-/// frame shows).
+/// The live session (`sessions::live_session!`, whose parameters it takes), its user and the
+/// version of their frame (`frame_versions`, bumped by triggers in the transaction of every
+/// change to what a frame shows).
 const SESSION_VERSION: &str = concat!(
-    crate::db::models::sessions::live_session!(),
-    "SELECT live.state, live.user_id, coalesce(v.version, 0) AS version
-       FROM live LEFT JOIN frame_versions v ON v.user_id = live.user_id"
+    "SELECT s.state, s.user_id, s.expires_at,
+            coalesce((SELECT v.version FROM frame_versions v WHERE v.user_id = s.user_id), 0)
+              AS version",
+    crate::db::models::sessions::live_session!()
 );
 
 #[derive(QueryableByName)]
@@ -153,27 +153,26 @@ pub struct SessionVersion {
     pub state: String,
     #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
     pub user_id: Option<UserId>,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub expires_at: DateTime<Utc>,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub version: i64,
 }
 
 /// A live session's state, its user and their frame's version, in one statement (the
-/// session's expiry moved on as `sessions::load_state` does).
+/// session's idle expiry moved on as `sessions::keep_alive` says).
 pub fn session_with_version(
     conn: &mut PgConnection,
     key_hash: &str,
     idle: chrono::Duration,
 ) -> QueryResult<Option<SessionVersion>> {
-    let rows: Vec<SessionVersion> = crate::db::execute_prepared(
-        conn,
-        (
-            "staffroom_session_frame_version",
-            crate::db::models::sessions::LIVE_SESSION_TYPES,
-            SESSION_VERSION,
-        ),
-        &crate::db::models::sessions::live_session_args(key_hash, idle),
-    )?;
-    Ok(rows.into_iter().next())
+    let found = crate::db::models::sessions::live_statement(SESSION_VERSION, key_hash)
+        .load::<SessionVersion>(conn)?
+        .pop();
+    if let Some(live) = &found {
+        crate::db::models::sessions::keep_alive(conn, key_hash, live.expires_at, idle)?;
+    }
+    Ok(found)
 }
 
 /// Frames read recently, by user, each good while its user's version is unchanged and until
@@ -208,11 +207,9 @@ impl Cache {
 
 /// The frame of `user`'s pages; `None` when the account is gone.
 pub fn load(conn: &mut PgConnection, user: UserId) -> QueryResult<Option<Frame>> {
-    let rows: Vec<Row> = crate::db::execute_prepared(
-        conn,
-        ("staffroom_frame", "uuid", QUERY),
-        &[crate::db::literal(user)],
-    )?;
+    let rows: Vec<Row> = crate::db::cached::sql(QUERY)
+        .bind::<diesel::sql_types::Uuid, _>(user.0)
+        .load(conn)?;
     rows.into_iter().next().map(frame).transpose()
 }
 

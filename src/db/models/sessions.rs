@@ -21,57 +21,60 @@ pub const EXTEND_EVERY_SECONDS: i64 = 60;
 struct LiveState {
     #[diesel(sql_type = diesel::sql_types::Text)]
     state: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    expires_at: DateTime<Utc>,
 }
 
-/// A live session's state, in one statement that also moves its idle expiry to `idle` from
-/// now when the stored one is more than a minute old.
+/// The condition of a live session `$1` (absolute lifetime in hours `$2`), on `sessions s`;
+/// the end of `LOAD` and of `frame::SESSION_VERSION`.
+macro_rules! live_session {
+    () => {
+        " FROM sessions s WHERE s.key_hash = $1 AND s.expires_at > now()
+            AND s.created_at > now() - make_interval(hours => $2)"
+    };
+}
+pub(crate) use live_session;
+
+const LOAD: &str = concat!("SELECT s.state, s.expires_at", live_session!());
+
+/// A live session's state; its idle expiry moved on as `keep_alive` says.
 pub fn load_state(
     conn: &mut PgConnection,
     key_hash: &str,
     idle: chrono::Duration,
 ) -> QueryResult<Option<String>> {
-    let rows: Vec<LiveState> = crate::db::execute_prepared(
-        conn,
-        ("staffroom_session", LIVE_SESSION_TYPES, LOAD),
-        &live_session_args(key_hash, idle),
-    )?;
-    Ok(rows.into_iter().next().map(|live| live.state))
+    let live = live_statement(LOAD, key_hash)
+        .load::<LiveState>(conn)?
+        .pop();
+    if let Some(live) = &live {
+        keep_alive(conn, key_hash, live.expires_at, idle)?;
+    }
+    Ok(live.map(|live| live.state))
 }
 
-/// The live session `$1` (idle seconds `$2`, absolute hours `$3`), and the statement that moves
-/// its idle expiry on when it is more than `$4` seconds stale; the start of `LOAD` and of
-/// `frame::load_with_session`.
-macro_rules! live_session {
-    () => {
-        "WITH live AS (
-           SELECT key_hash, state, expires_at, user_id FROM sessions
-            WHERE key_hash = $1 AND expires_at > now()
-              AND created_at > now() - make_interval(hours => $3)
-         ), extended AS (
-           UPDATE sessions SET expires_at = now() + make_interval(secs => $2)
-             FROM live
-            WHERE sessions.key_hash = live.key_hash
-              AND live.expires_at < now() + make_interval(secs => $2 - $4)
-         ) "
-    };
-}
-pub(crate) use live_session;
-
-/// The parameter types of `live_session!`.
-pub(crate) const LIVE_SESSION_TYPES: &str = "text, float8, int4, float8";
-
-/// The arguments of `live_session!`, as literals.
-pub(crate) fn live_session_args(key_hash: &str, idle: chrono::Duration) -> Vec<String> {
-    vec![
-        crate::db::literal(key_hash),
-        crate::db::literal(idle.num_seconds()),
-        crate::db::literal(ABSOLUTE_LIFETIME_HOURS),
-        crate::db::literal(EXTEND_EVERY_SECONDS),
-    ]
+/// A statement ending in `live_session!`, with its parameters bound.
+pub(crate) fn live_statement(sql: &'static str, key_hash: &str) -> crate::db::cached::Sql {
+    crate::db::cached::sql(sql)
+        .bind::<diesel::sql_types::Text, _>(key_hash.to_string())
+        .bind::<diesel::sql_types::Integer, _>(ABSOLUTE_LIFETIME_HOURS as i32)
 }
 
-/// Prepared once per connection as `staffroom_session`.
-const LOAD: &str = concat!(live_session!(), "SELECT state FROM live");
+/// Moves a live session's idle expiry to `idle` from now, only when the stored one is more
+/// than `EXTEND_EVERY_SECONDS` behind: a page costs no write, and the idle rule holds to the
+/// minute. A session ended meanwhile (signed out elsewhere) is not brought back: nothing
+/// matches its key.
+pub fn keep_alive(
+    conn: &mut PgConnection,
+    key_hash: &str,
+    expires_at: DateTime<Utc>,
+    idle: chrono::Duration,
+) -> QueryResult<()> {
+    let renewed = Utc::now() + idle;
+    if renewed - expires_at > chrono::Duration::seconds(EXTEND_EVERY_SECONDS) {
+        extend(conn, key_hash, renewed)?;
+    }
+    Ok(())
+}
 
 /// The provider session a Staffroom session came from (single sign-on), kept in columns so
 /// that a back-channel logout finds it.
