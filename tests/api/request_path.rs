@@ -344,3 +344,38 @@ async fn a_kept_frame_never_outlives_a_change_or_an_ending_membership() {
     );
     assert!(page.location.unwrap_or_default().starts_with("/login"));
 }
+
+#[derive(diesel::QueryableByName)]
+struct Echoed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    said: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    prepared: i64,
+}
+
+/// `db::cached`: a raw statement is prepared once per connection and then only bound and run
+/// again; its values travel as parameters, so none can reach the text (not even one that
+/// closes the comment the placeholders sit in).
+#[actix_web::test]
+async fn a_cached_statement_is_prepared_once_per_connection_with_its_values_bound() {
+    let app = spawn_app().await;
+    let mut conn = app.conn();
+    let sql = "SELECT $1::text || '!' AS said,
+                      (SELECT count(*) FROM pg_prepared_statements
+                        WHERE statement LIKE 'SELECT $1::text || ''!'' AS said%') AS prepared";
+    let run = |conn: &mut diesel::PgConnection, value: &str| -> Echoed {
+        staffroom::db::cached::sql(sql)
+            .bind::<diesel::sql_types::Text, _>(value.to_string())
+            .get_result(conn)
+            .unwrap()
+    };
+    let first = run(&mut conn, "hello");
+    assert_eq!(first.said, "hello!");
+    assert_eq!(first.prepared, 1, "prepared by diesel, by its text");
+    let hostile = "*/ SELECT 1; -- '";
+    let second = run(&mut conn, hostile);
+    assert_eq!(second.said, format!("{hostile}!"));
+    assert_eq!(second.prepared, 1, "the same statement again, not a second one");
+    drop(conn);
+    app.stop().await;
+}
