@@ -1,9 +1,12 @@
-//! Raw SQL that diesel keeps prepared on each connection, by its text. diesel never caches
-//! `sql_query` (its text could be anything, one statement per call), so a page's keyset and
-//! search statements were parsed and planned on every request. These texts are few and fixed
-//! (one per shape of page: first, after a key, before a key), with every value bound, so the
-//! cache stays small. PostgreSQL still plans a statement afresh for values where its generic
-//! plan would cost more (a search's pattern that an index can use), so nothing gets slower.
+//! Raw SQL with its values bound, kept prepared on each connection by its text (`sql`), or
+//! planned afresh for its values each time (`planned`).
+//!
+//! diesel never caches `sql_query` (its text could be anything), so the session read, the
+//! frame and the inbox were parsed and planned on every page. Their texts are fixed and their
+//! best plans do not depend on the values (a key, a user, a workspace), so `sql` keeps them:
+//! after a few runs PostgreSQL reuses one generic plan. Statements whose best plan does depend
+//! on the values (a page of a workspace's members: fifty or a hundred thousand; a search in a
+//! trust of any size) use `planned`, with the same binding, so that each run gets its own plan.
 
 use std::marker::PhantomData;
 
@@ -13,17 +16,28 @@ use diesel::serialize::ToSql;
 use diesel::sql_types::{HasSqlType, Untyped};
 use diesel::{QueryResult, RunQueryDsl};
 
-/// `sql_query(text).into_boxed()`, but prepared once per connection.
+/// A statement and its bound values (`$1`, `$2`, ... in its text).
 pub struct Sql {
     sql: String,
     binds: Vec<Box<dyn QueryFragment<Pg> + Send>>,
+    /// Kept prepared by its text (`sql`), or planned for its values each run (`planned`).
+    keep: bool,
 }
 
-/// A statement of fixed text (its values bound as `$1`, `$2`, ...), kept prepared.
+/// A statement of fixed text, kept prepared on each connection.
 pub fn sql(text: impl Into<String>) -> Sql {
     Sql {
         sql: text.into(),
         binds: Vec::new(),
+        keep: true,
+    }
+}
+
+/// A statement planned for its values on every run (as `sql_query` is).
+pub fn planned(text: impl Into<String>) -> Sql {
+    Sql {
+        keep: false,
+        ..sql(text)
     }
 }
 
@@ -60,7 +74,11 @@ impl Sql {
 
 impl QueryFragment<Pg> for Sql {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        // Unlike `sql_query`, no `unsafe_to_cache_prepared`: diesel caches it by its text.
+        // Without `unsafe_to_cache_prepared` (which `sql_query` always says), diesel caches it
+        // by its text.
+        if !self.keep {
+            out.unsafe_to_cache_prepared();
+        }
         out.push_sql(&self.sql);
         // The text names its parameters itself (`$1`, some more than once). diesel writes a
         // placeholder where each value is pushed, and only its own `sql_query` may push a value

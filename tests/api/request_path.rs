@@ -375,7 +375,10 @@ async fn a_cached_statement_is_prepared_once_per_connection_with_its_values_boun
     let hostile = "*/ SELECT 1; -- '";
     let second = run(&mut conn, hostile);
     assert_eq!(second.said, format!("{hostile}!"));
-    assert_eq!(second.prepared, 1, "the same statement again, not a second one");
+    assert_eq!(
+        second.prepared, 1,
+        "the same statement again, not a second one"
+    );
     drop(conn);
     app.stop().await;
 }

@@ -117,7 +117,10 @@ fn statement(
     binds: &[String],
     start: &PageStart,
 ) -> crate::db::cached::Sql {
-    let mut statement = crate::db::cached::sql(format!("{explain}{sql}")).bind::<SqlUuid, _>(org.0);
+    // Planned for each organisation and term: a trust of a million and one of fifty want
+    // different plans for the same text.
+    let mut statement =
+        crate::db::cached::planned(format!("{explain}{sql}")).bind::<SqlUuid, _>(org.0);
     for bind in binds {
         statement = statement.bind::<Text, _>(bind.clone());
     }

@@ -479,7 +479,11 @@ pub fn page_with_users(
 ) -> QueryResult<(Paged<(Membership, User)>, Count)> {
     let page = paging::page(start, |start| {
         let (from, order) = paging::keyset(start, "u", 3);
-        let statement = crate::db::cached::sql(format!(
+        // Planned for each workspace: a workspace of fifty and one of a hundred thousand want
+        // different plans (walk the name index, or find the members and sort them).
+        // `m.*, u.*`: the two tables share no column name (a shared one would be read from
+        // the first).
+        let statement = crate::db::cached::planned(format!(
             "SELECT m.*, u.*,
                     (SELECT count(*) FROM (SELECT 1 FROM workspace_members c
                         WHERE c.workspace_id = $1 AND c.status = $2 LIMIT {cap}) n) AS counted
