@@ -13,8 +13,24 @@ async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_
         .await;
     assert_eq!(amy.browser.get("/").await.status, 200);
     let cookie = amy.browser.cookie_header();
+    let csrf = amy.browser.csrf().await;
 
     app.database_reachable(false);
+    // A form sent meanwhile: its token cannot be checked, so 503 rather than 403, and nothing
+    // of it is done once the database is back.
+    let sent = amy
+        .browser
+        .post_raw(
+            &format!("/organisations/{org}/workspaces"),
+            &[
+                ("name", "Ward 9"),
+                ("specialty", "501"),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 503, "{}", sent.body);
+    assert!(sent.body.contains("Sorry, the service is unavailable"));
     for path in ["/", "/workspaces", "/organisations"] {
         let page = amy.browser.get(path).await;
         assert_eq!(page.status, 503, "{path}: {}", page.body);
@@ -30,6 +46,10 @@ async fn while_the_database_is_away_a_signed_in_page_answers_503_and_the_person_
     assert_eq!(home.status, 200, "{}", home.body);
     assert!(home.body.contains("Amy"));
     assert_eq!(amy.browser.cookie_header(), cookie, "the same session");
+    assert_eq!(
+        app.count("SELECT count(*) FROM workspaces WHERE name = 'Ward 9'"),
+        0
+    );
 }
 
 #[actix_web::test]
