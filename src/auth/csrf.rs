@@ -108,12 +108,10 @@ async fn check(
         .to_string();
     let kind = content_type.to_ascii_lowercase();
     let session = TypedSession::from_request(req.request(), &mut Payload::None).into_inner()?;
-    if session.store_unavailable() {
-        // The token to compare with is in the database that cannot be read: the answer is
-        // "unavailable" (503, the person still signed in), not "forbidden".
-        return Ok(req.error_response(AppError::Unavailable(anyhow::anyhow!(
-            "the session store is unavailable"
-        ))));
+    // The token to compare with is in the database that cannot be read: "unavailable", not
+    // "forbidden".
+    if let Err(unavailable) = session.require_store() {
+        return Ok(req.error_response(unavailable));
     }
     let provided = if kind.starts_with("application/x-www-form-urlencoded") {
         let Some(body) = read_body(&mut req, MAX_FORM_BYTES).await? else {

@@ -42,6 +42,17 @@ impl TypedSession {
         self.0.contains_key(STORE_UNAVAILABLE_KEY)
     }
 
+    /// 503 while the session could not be read: the person is still signed in, as far as
+    /// anyone knows, and the cookie stays.
+    pub fn require_store(&self) -> AppResult<()> {
+        if self.store_unavailable() {
+            return Err(AppError::Unavailable(anyhow::anyhow!(
+                "the session store is unavailable"
+            )));
+        }
+        Ok(())
+    }
+
     /// The user who passed both factors, if any.
     pub fn user_id(&self) -> AppResult<Option<UserId>> {
         self.get(USER_ID_KEY)

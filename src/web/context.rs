@@ -202,12 +202,7 @@ fn signed(req: &HttpRequest, payload: &mut Payload) -> AppResult<Signed> {
     let session = TypedSession::from_request(req, payload)
         .into_inner()
         .map_err(|_| AppError::SignInRequired { next: next.clone() })?;
-    if session.store_unavailable() {
-        // Still signed in, as far as anyone knows: 503, and the cookie stays.
-        return Err(AppError::Unavailable(anyhow::anyhow!(
-            "the session store is unavailable"
-        )));
-    }
+    session.require_store()?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
